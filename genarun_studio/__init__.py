@@ -1,0 +1,6 @@
+"""Genarun Studio: a recursive generative tree system (engine, CLI and desktop editor)."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

@@ -1,0 +1,256 @@
+"""The ``genarun`` command: run, validate and describe trees.
+
+Exit codes: 0 all finished; 2 invalid tree or usage (a missing required input included);
+3 finished with failed nodes; 4 stopped or waiting. Errors are one clear sentence on
+stderr, never a traceback. With ``--json`` the last line on stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from genarun_studio.errors import GenarunError, InputError, RunError, TreeError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_STOPPED = 0, 2, 3, 4
+STATUS_EXIT = {
+    "finished": EXIT_OK,
+    "failed": EXIT_FAILED,
+    "stopped": EXIT_STOPPED,
+    "waiting": EXIT_STOPPED,
+}
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"genarun: {message}", err=True)
+    sys.exit(code)
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    result = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            _fail(f"{what} {value!r} should look like KEY=VALUE")
+        result[key.strip()] = rest
+    return result
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="genarun-studio", prog_name="genarun")
+def cli() -> None:
+    """Genarun: run recursive generative trees of LLM, image and data steps."""
+
+
+@cli.command()
+@click.argument("tree", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A tree input (repeatable). Typed inputs are parsed as JSON.",
+)
+@click.option(
+    "--inputs-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON object of inputs.",
+)
+@click.option("--seed", type=int, help="Seed for random picks and the mock provider.")
+@click.option("--mock", is_flag=True, help="Answer every call with the offline mock provider.")
+@click.option(
+    "--concurrency",
+    "-c",
+    multiple=True,
+    metavar="LANE=N",
+    help="Concurrency of a lane (text, image, http, local), repeatable.",
+)
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project folder for run folders (default: $GENARUN_PROJECT or the user data folder).",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NODE_ID",
+    help="Run only these nodes (repeatable); ancestors come from the cache.",
+)
+@click.option("--with-children", is_flag=True, help="With --only: run their subtrees too.")
+@click.option(
+    "--force", multiple=True, metavar="NODE_ID", help="Never take NODE_ID from the cache."
+)
+@click.option("--no-cache", is_flag=True, help="Take nothing from the cache.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="End with one JSON line on stdout: run_id, status, run_dir, instances, wall_s.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No live progress.")
+def run(
+    tree: Path,
+    inputs: tuple[str, ...],
+    inputs_file: Path | None,
+    seed: int | None,
+    mock: bool,
+    concurrency: tuple[str, ...],
+    project: Path | None,
+    only: tuple[str, ...],
+    with_children: bool,
+    force: tuple[str, ...],
+    no_cache: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Run TREE (a .genarun.json file, native or legacy) and write a run folder."""
+    from genarun_studio.core.formats import load_tree
+    from genarun_studio.engine import Engine, RunOptions
+    from genarun_studio.store import Project, default_project_dir
+
+    given: dict[str, Any] = {}
+    if inputs_file is not None:
+        try:
+            loaded = json.loads(inputs_file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            _fail(f"{inputs_file}: not a JSON object of inputs ({exc})")
+        if not isinstance(loaded, dict):
+            _fail(f"{inputs_file}: must hold a JSON object of inputs")
+        given.update(loaded)
+    given.update(_pairs(inputs, "--input"))
+    lanes: dict[str, int] = {}
+    for lane, n in _pairs(concurrency, "--concurrency").items():
+        if not n.isdigit() or int(n) < 1:
+            _fail(f"--concurrency {lane}={n}: the limit must be a whole number of at least 1")
+        lanes[lane] = int(n)
+    try:
+        tree_model = load_tree(tree)
+        engine = Engine(project=Project(project or default_project_dir()))
+        options = RunOptions(
+            seed=seed,
+            mock=mock,
+            targets=list(only),
+            with_children=with_children,
+            force=list(force),
+            no_cache=no_cache,
+            concurrency=lanes,
+        )
+        prepared = engine.prepare(tree_model, given, options)
+    except (TreeError, InputError, RunError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the project folder: {exc}")
+    from genarun_studio.cli_progress import Progress
+
+    progress = Progress(prepared, enabled=not quiet)
+
+    async def go() -> Any:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows
+                loop.add_signal_handler(sig, prepared.stop)
+        with progress:
+            return await prepared.wait()
+
+    try:
+        summary = asyncio.run(go())
+    except GenarunError as exc:  # pragma: no cover - the run reports errors per node
+        _fail(str(exc), EXIT_FAILED)
+    progress.report(summary)
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+    sys.exit(STATUS_EXIT.get(summary.status, EXIT_FAILED))
+
+
+@cli.command()
+@click.argument("tree", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON array.")
+def validate(tree: Path, as_json: bool) -> None:
+    """Check TREE: structure, node configs, templates and variables. Exit 2 on errors."""
+    from genarun_studio.core.formats import load_tree
+    from genarun_studio.core.registry import default_registry
+    from genarun_studio.core.validate import check_tree
+
+    try:
+        model = load_tree(tree)
+    except TreeError as exc:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    [{"severity": "error", "path": p, "message": m} for p, m in exc.problems]
+                )
+            )
+        _fail(str(exc))
+    problems = check_tree(model, default_registry())
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "severity": p.severity,
+                        "path": p.path,
+                        "message": p.message,
+                        "node_id": p.node_id,
+                    }
+                    for p in problems
+                ]
+            )
+        )
+    else:
+        for problem in problems:
+            click.echo(f"{tree}: {problem}", err=True)
+        count = sum(1 for _ in model.walk())
+        click.echo(f"{tree}: valid ({count} nodes, {len(problems)} warning(s))")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the tree format (with every installed node type)."""
+    from genarun_studio.core.registry import default_registry
+    from genarun_studio.core.schema import tree_json_schema
+
+    click.echo(json.dumps(tree_json_schema(default_registry()), indent=2))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def nodes(as_json: bool) -> None:
+    """List the installed node types (built-in and plugins)."""
+    from genarun_studio.core.registry import default_registry
+
+    registry = default_registry()
+    rows = [
+        {
+            "type": t.type_id,
+            "title": t.title,
+            "category": t.category,
+            "lane": t.lane,
+            "description": t.description,
+        }
+        for t in registry.types()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        click.echo(f"{row['type']:<14} {row['lane']:<6} {row['category']:<10} {row['description']}")
+    for name, reason in registry.broken.items():
+        click.echo(f"{name:<14} BROKEN  {reason}", err=True)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Tree model, file formats, templates and validation (no engine, no Qt)."""

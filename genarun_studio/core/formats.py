@@ -1,0 +1,197 @@
+"""Reading and writing tree files, native or legacy, with errors that name the JSON path.
+
+Loading never crashes on bad input: empty files, binary garbage, broken JSON, wrong types,
+absurd nesting and unknown node types all become one :class:`TreeError` naming the file and
+the path (``nodes[0].children[2].config.prompt[0].template``) and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from genarun_studio.core.jsonpath import format_loc, pydantic_problems
+from genarun_studio.core.legacy import (
+    LegacyProject,
+    convert_legacy,
+    identifier,
+    is_legacy,
+    legacy_path,
+    wrap_legacy,
+)
+from genarun_studio.core.registry import Registry, default_registry
+from genarun_studio.core.tree import Tree
+from genarun_studio.core.validate import check_tree
+from genarun_studio.errors import TreeError
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "dumps_tree",
+    "format_loc",
+    "load_tree",
+    "loads_tree",
+    "pydantic_problems",
+    "save_tree",
+    "slug_of",
+    "tree_from_data",
+]
+
+MAX_DEPTH = 64
+"""Deepest node nesting a tree may have (the deepest real trees have a handful of levels)."""
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def _too_deep(data: Any) -> str | None:
+    """The path of the first node nested deeper than MAX_DEPTH, walking without recursion."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return path
+        if isinstance(value, dict):
+            for key in ("nodes", "children", "generations"):
+                kids = value.get(key)
+                if isinstance(kids, list):
+                    for i, kid in enumerate(kids):
+                        stack.append(
+                            (kid, f"{path}.{key}[{i}]" if path else f"{key}[{i}]", depth + 1)
+                        )
+        elif isinstance(value, list):
+            for i, kid in enumerate(value):
+                stack.append((kid, f"[{i}]", depth + 1))
+    return None
+
+
+def loads_tree(
+    source: str | bytes,
+    *,
+    file: str | None = None,
+    registry: Registry | None = None,
+    default_id: str | None = None,
+) -> Tree:
+    """Parse and check a tree document; raises TreeError naming ``file`` and the path."""
+    if isinstance(source, bytes):
+        if b"\x00" in source[:4096]:
+            raise TreeError(file, [("", "is not a text file (binary data); expected tree JSON")])
+        try:
+            source = source.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise TreeError(
+                file, [("", f"is not UTF-8 text (byte {exc.start}); expected tree JSON")]
+            ) from None
+    if not source.strip():
+        raise TreeError(file, [("", "is empty; expected a tree as JSON")])
+    try:
+        data = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise TreeError(
+            file, [("", f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        ) from None
+    except RecursionError:
+        raise TreeError(file, [("", "nests JSON too deeply to be a tree")]) from None
+    return tree_from_data(data, file=file, registry=registry, default_id=default_id)
+
+
+def tree_from_data(
+    data: Any,
+    *,
+    file: str | None = None,
+    registry: Registry | None = None,
+    default_id: str | None = None,
+) -> Tree:
+    """The Tree for parsed JSON (native or legacy); raises TreeError."""
+    if not isinstance(data, dict | list):
+        raise TreeError(file, [("", f"must be a JSON object, not {type(data).__name__}")])
+    deep = _too_deep(data)
+    if deep is not None:
+        raise TreeError(file, [(deep, f"nodes nest deeper than {MAX_DEPTH} levels")])
+    legacy = is_legacy(data)
+    if legacy:
+        try:
+            project = LegacyProject.model_validate(wrap_legacy(data))
+        except ValidationError as exc:
+            problems = pydantic_problems(exc)
+            if isinstance(data, list) or "generations" not in data or "type" in data:
+                problems = [(_unwrap_path(p, data), m) for p, m in problems]
+            raise TreeError(file, problems) from None
+        data = convert_legacy(project)
+    elif isinstance(data, list):  # pragma: no cover - is_legacy takes every list
+        raise TreeError(file, [("", "must be a JSON object")])
+    if default_id and not data.get("id"):
+        data = {**data, "id": default_id}
+    try:
+        tree = Tree.model_validate(data)
+    except ValidationError as exc:
+        problems = pydantic_problems(exc)
+        if legacy:
+            problems = [(legacy_path(p), m) for p, m in problems]
+        raise TreeError(file, problems) from None
+    errors = [p for p in check_tree(tree, registry or default_registry()) if p.severity == "error"]
+    if errors:
+        raise TreeError(
+            file, [(legacy_path(p.path) if legacy else p.path, p.message) for p in errors]
+        )
+    return tree
+
+
+def _unwrap_path(path: str, data: Any) -> str:
+    """Paths inside the project wrapper we added, as paths of the file actually read."""
+    if isinstance(data, list):
+        return path.replace("generations", "", 1)
+    return path.replace("generations[0]", "", 1).lstrip(".")
+
+
+def load_tree(path: str | os.PathLike[str], registry: Registry | None = None) -> Tree:
+    """Read a tree file. The tree's id defaults to a slug of the file name."""
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise TreeError(str(file), [("", f"is {size} bytes; a tree file may be 64 MiB")])
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise TreeError(str(file), [("", "does not exist")]) from None
+    except IsADirectoryError:
+        raise TreeError(str(file), [("", "is a folder, not a tree file")]) from None
+    except OSError as exc:
+        raise TreeError(str(file), [("", f"cannot be read: {exc.strerror}")]) from None
+    return loads_tree(raw, file=str(file), registry=registry, default_id=slug_of(file))
+
+
+def slug_of(file: Path) -> str:
+    """A tree id from a file name: ``Lizard Blog.genarun.json`` → ``Lizard_Blog``."""
+    name = file.name
+    for suffix in (".genarun.json", ".json"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if name == "config":  # trees/<id>/config.json in a project folder
+        name = file.parent.name
+    return identifier(name, "tree")
+
+
+def dumps_tree(tree: Tree) -> str:
+    """The native JSON text of a tree."""
+    return json.dumps(tree.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+def save_tree(tree: Tree, path: str | os.PathLike[str]) -> None:
+    """Write the native format atomically: a crash mid-save leaves the old file whole."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(dumps_tree(tree))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,150 @@
+"""What a node instance sees of its run: the engine's side of ``NodeContext``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from genarun_studio.core import template as tpl
+from genarun_studio.core.nodetype import LogLevel
+from genarun_studio.core.tree import ModelProfile, RunLimits
+from genarun_studio.engine.instance import NodeInstance, asset_stem
+from genarun_studio.engine.retry import call_with_retries
+from genarun_studio.errors import ProviderError
+from genarun_studio.providers.base import (
+    ChatRequest,
+    ChatResponse,
+    ImageRequest,
+    ImageResponse,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from genarun_studio.engine.run import Run
+
+__all__ = ["DEFAULT_PROFILES", "InstanceContext"]
+
+DEFAULT_PROFILES = {
+    "text": ModelProfile(provider="openai", model="gpt-4o-mini"),
+    "image": ModelProfile(provider="openai", model="gpt-image-1"),
+    "embed": ModelProfile(provider="openai", model="text-embedding-3-small"),
+}
+
+
+class InstanceContext:
+    def __init__(self, run: Run, instance: NodeInstance) -> None:
+        self._run = run
+        self._instance = instance
+        self._rng = tpl.rng_for(run.seed, instance.key)
+
+    @property
+    def instance_key(self) -> str:
+        return self._instance.key
+
+    @property
+    def variables(self) -> Mapping[str, Any]:
+        return self._instance.context
+
+    @property
+    def limits(self) -> RunLimits:
+        return self._run.limits
+
+    def render(self, template: str) -> str:
+        return tpl.render(template, self._instance.context, self._rng, self._instance.picks)
+
+    def render_value(self, value: Any) -> Any:
+        return tpl.render_value(value, self._instance.context, self._rng, self._instance.picks)
+
+    def profile(self, name: str) -> ModelProfile:
+        profile = self._run.tree.models.get(name) or DEFAULT_PROFILES.get(name)
+        if profile is None:
+            known = ", ".join(sorted(set(self._run.tree.models) | set(DEFAULT_PROFILES)))
+            raise ProviderError(f"no model profile {name!r} (known: {known})")
+        return profile
+
+    def _seed_key(self, part: str) -> str:
+        return f"{self._run.seed}:{self._instance.key}:{part}"
+
+    def _on_retry(self, attempt: int, wait_s: float, error: ProviderError) -> None:
+        self._run.instance_progress(
+            self._instance,
+            f"attempt {attempt} failed ({error}); retrying in {wait_s:.1f} s",
+            attempt,
+        )
+
+    async def chat(self, request: ChatRequest, *, provider: str) -> ChatResponse:
+        backend = self._run.providers.get(provider)
+        request = request.model_copy(update={"seed_key": self._seed_key(request.seed_key)})
+        started = time.monotonic()
+        attempts = 0
+
+        async def once() -> ChatResponse:
+            nonlocal attempts
+            attempts += 1
+            return await backend.chat(request)
+
+        try:
+            response = await call_with_retries(once, self.limits, self._on_retry)
+        finally:
+            self._instance.attempts += attempts
+        self._account(response.usage, response.model or request.model)
+        self._instance.calls.append(
+            {
+                "kind": "chat",
+                "provider": backend.name,
+                "model": response.model or request.model,
+                "messages": [m.model_dump() for m in request.messages],
+                "answer": response.text,
+                "usage": response.usage.model_dump(),
+                "attempts": attempts,
+                "duration_s": round(time.monotonic() - started, 6),
+            }
+        )
+        return response
+
+    async def image(self, request: ImageRequest, *, provider: str) -> ImageResponse:
+        backend = self._run.providers.get(provider)
+        request = request.model_copy(update={"seed_key": self._seed_key(request.seed_key)})
+        started = time.monotonic()
+        attempts = 0
+
+        async def once() -> ImageResponse:
+            nonlocal attempts
+            attempts += 1
+            return await backend.image(request)
+
+        try:
+            response = await call_with_retries(once, self.limits, self._on_retry)
+        finally:
+            self._instance.attempts += attempts
+        self._account(response.usage, response.model or request.model)
+        self._instance.calls.append(
+            {
+                "kind": "image",
+                "provider": backend.name,
+                "model": response.model or request.model,
+                "prompt": request.prompt,
+                "size": request.size,
+                "revised_prompt": response.revised_prompt,
+                "usage": response.usage.model_dump(),
+                "attempts": attempts,
+                "duration_s": round(time.monotonic() - started, 6),
+            }
+        )
+        return response
+
+    def _account(self, usage: Usage, model: str) -> None:
+        self._instance.usage = self._instance.usage + usage
+        self._run.add_usage(usage)
+
+    def save_asset(self, data: bytes, extension: str) -> str:
+        ext = "".join(c for c in extension.lower() if c.isalnum())[:8] or "bin"
+        n = len(self._instance.assets)
+        name = f"{asset_stem(self._instance.key)}{'' if n == 0 else f'-{n + 1}'}.{ext}"
+        path = self._run.folder.save_asset(name, data)
+        self._instance.assets.append(path)
+        return path
+
+    def log(self, message: str, level: LogLevel = "info") -> None:
+        self._run.instance_log(self._instance, message, level)

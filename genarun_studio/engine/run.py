@@ -1,0 +1,625 @@
+"""Executing a tree: the scheduler behind :class:`Run`.
+
+Every node instance is an asyncio task. A child's instances are created the moment its
+parent instance finishes (no level-by-level barrier), one per item when the parent's output
+is an array. Instances wait for a slot of their node type's lane (``text``, ``image``,
+``http``, ``local``, ...), so lanes bound concurrency independently. ``pause()`` stops new
+instances from starting while running ones finish; ``stop()`` cancels what runs. Each
+finished instance is journaled before it counts as done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import shutil
+import time
+import traceback
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from genarun_studio import __version__
+from genarun_studio.core.formats import dumps_tree
+from genarun_studio.core.nodetype import NodeType
+from genarun_studio.core.registry import Registry
+from genarun_studio.core.tree import Node, RunLimits, Tree
+from genarun_studio.engine import events as ev
+from genarun_studio.engine.cache import CachedResult, MemoryCache, ResultCache, signature
+from genarun_studio.engine.context import InstanceContext
+from genarun_studio.engine.instance import NodeInstance, child_key
+from genarun_studio.engine.outputs import build_output
+from genarun_studio.errors import GenarunError, RunError
+from genarun_studio.providers.base import Usage
+from genarun_studio.providers.registry import ProviderSet
+from genarun_studio.store.runfolder import RunFolder
+
+__all__ = ["Run", "RunOptions", "RunSummary"]
+
+log = logging.getLogger(__name__)
+Subscriber = Callable[[ev.Event], None]
+
+
+class RunOptions(BaseModel):
+    """How to run a tree; recorded in ``run.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int | None = None
+    """None: the tree's seed, else a fresh random one (recorded, so the run can be repeated)."""
+    mock: bool = False
+    targets: list[str] = Field(default_factory=list)
+    """Run only these node ids (empty: the whole tree); ancestors come from the cache."""
+    with_children: bool = False
+    """With targets: run their subtrees too."""
+    force: list[str] = Field(default_factory=list)
+    """Node ids never taken from the cache."""
+    no_cache: bool = False
+    concurrency: dict[str, int] = Field(default_factory=dict)
+    """Per-lane limits over the tree's ``limits.concurrency``."""
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str
+    run_dir: str
+    counts: dict[str, int]
+    wall_s: float
+    seed: int
+    mock: bool
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "run_dir": self.run_dir,
+            "instances": self.counts,
+            "wall_s": round(self.wall_s, 4),
+            "seed": self.seed,
+            "mock": self.mock,
+            "usage": self.usage.model_dump(),
+            "cost_usd": self.cost_usd,
+        }
+
+
+def tree_hash(tree: Tree) -> str:
+    return hashlib.sha256(dumps_tree(tree).encode()).hexdigest()[:16]
+
+
+class Run:
+    """One execution of a tree. Create with :meth:`Engine.start`; await :meth:`wait`."""
+
+    def __init__(
+        self,
+        tree: Tree,
+        *,
+        tree_id: str,
+        inputs: dict[str, Any],
+        options: RunOptions,
+        registry: Registry,
+        providers: ProviderSet,
+        cache: ResultCache | None,
+        folder: RunFolder,
+    ) -> None:
+        self.tree = tree
+        self.tree_id = tree_id
+        self.inputs = inputs
+        self.options = options
+        self.registry = registry
+        self.providers = providers
+        self.cache: ResultCache = cache if cache is not None else MemoryCache()
+        self.folder = folder
+        self.id = folder.run_id
+        self.seed = (
+            options.seed
+            if options.seed is not None
+            else (tree.seed if tree.seed is not None else secrets.randbits(31))
+        )
+        self.limits: RunLimits = tree.limits
+        self.status = "pending"
+        self.instances: dict[str, NodeInstance] = {}
+        self.roots: list[NodeInstance] = []
+        self.usage = Usage()
+        self.cost_usd = 0.0
+        self._subscribers: list[Subscriber] = []
+        self._resume = asyncio.Event()
+        self._resume.set()
+        self._idle = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._main: asyncio.Task[RunSummary] | None = None
+        self._stop_reason: str | None = None
+        self._halted = False
+        self._started = 0.0
+        self._started_wall = 0.0
+        self._lanes = {
+            lane: asyncio.Semaphore(options.concurrency.get(lane, tree.limits.lane_limit(lane)))
+            for lane in {
+                *tree.limits.concurrency,
+                *options.concurrency,
+                "text",
+                "image",
+                "http",
+                "local",
+                "human",
+            }
+        }
+        self._configs: dict[str, Any] = {}
+        self._selection = self._select()
+
+    # -- public API -------------------------------------------------------------------
+
+    @property
+    def mock(self) -> bool:
+        return self.options.mock
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event from now on; returns an unsubscriber."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    async def events(self) -> AsyncIterator[ev.Event]:
+        """Every event from now until the run ends (``RunFinished`` is the last)."""
+        queue: asyncio.Queue[ev.Event] = asyncio.Queue()
+        unsubscribe = self.subscribe(queue.put_nowait)
+        try:
+            if self.status in ("finished", "failed", "stopped"):
+                return
+            while True:
+                event = await queue.get()
+                yield event
+                if isinstance(event, ev.RunFinished):
+                    return
+        finally:
+            unsubscribe()
+
+    def start(self) -> None:
+        """Begin executing on the running event loop."""
+        if self._main is not None:
+            raise RunError(f"run {self.id} has already started")
+        self._main = asyncio.get_running_loop().create_task(self._execute())
+
+    async def wait(self) -> RunSummary:
+        """Wait for the run to end (finished, failed or stopped) and return its summary."""
+        if self._main is None:
+            self.start()
+        assert self._main is not None
+        return await asyncio.shield(self._main)
+
+    def pause(self) -> None:
+        """No new instance starts; running ones finish."""
+        if self.status == "running":
+            self._resume.clear()
+            self.status = "paused"
+            self._emit(ev.RunPaused(run_id=self.id))
+
+    def resume(self) -> None:
+        if self.status == "paused":
+            self.status = "running"
+            self._resume.set()
+            self._emit(ev.RunResumed(run_id=self.id))
+
+    def stop(self, reason: str = "stopped by the user") -> None:
+        """Cancel running calls; everything finished is already journaled."""
+        if self.status in ("finished", "failed", "stopped") or self._stop_reason:
+            return
+        self._stop_reason = reason
+        self._cancel_all()
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(i.state for i in self.instances.values()))
+
+    # -- events ------------------------------------------------------------------------
+
+    def _emit(self, event: ev.Event) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a broken view must not break the run
+                log.exception("event subscriber failed on %s", type(event).__name__)
+
+    def instance_progress(self, inst: NodeInstance, message: str, attempt: int = 1) -> None:
+        inst.logs.append({"at": time.time(), "level": "info", "message": message})
+        self._emit(
+            ev.InstanceProgress(
+                run_id=self.id, key=inst.key, node_id=inst.node_id, message=message, attempt=attempt
+            )
+        )
+
+    def instance_log(self, inst: NodeInstance | None, message: str, level: str) -> None:
+        if inst is not None:
+            inst.logs.append({"at": time.time(), "level": level, "message": message})
+        self._emit(
+            ev.LogEvent(
+                run_id=self.id, level=level, message=message, key=inst.key if inst else None
+            )
+        )
+
+    def add_usage(self, usage: Usage) -> None:
+        self.usage = self.usage + usage
+        self._emit(ev.CostUpdate(run_id=self.id, total_usd=self.cost_usd, usage=self.usage))
+
+    # -- selection ---------------------------------------------------------------------
+
+    def _select(self) -> dict[str, str]:
+        """Node id → ``run`` (execute), ``ancestor`` (from cache if possible) or ``skip``."""
+        nodes = {n.id: n for n in self.tree.walk()}
+        if not self.options.targets:
+            return dict.fromkeys(nodes, "run")
+        unknown = [t for t in self.options.targets if t not in nodes]
+        if unknown:
+            raise RunError(f"no node with id {', '.join(map(repr, unknown))} in the tree")
+        selection = dict.fromkeys(nodes, "skip")
+        for target in self.options.targets:
+            for ancestor in self.tree.ancestors(target):
+                if selection[ancestor.id] == "skip":
+                    selection[ancestor.id] = "ancestor"
+            selection[target] = "run"
+            if self.options.with_children:
+                for node in nodes[target].walk():
+                    selection[node.id] = "run"
+        return selection
+
+    # -- execution ---------------------------------------------------------------------
+
+    async def _execute(self) -> RunSummary:
+        self.status = "running"
+        self._started = time.monotonic()
+        self._started_wall = time.time()
+        self._write_run_json()
+        self._emit(
+            ev.RunStarted(
+                run_id=self.id,
+                tree_id=self.tree_id,
+                seed=self.seed,
+                mock=self.mock,
+                run_dir=str(self.folder.path),
+            )
+        )
+        base = dict(self.inputs)
+        for root in self.tree.nodes:
+            inst = self._schedule(root, None, None, base)
+            if inst is not None:
+                self.roots.append(inst)
+        try:
+            if self._tasks:
+                await self._idle.wait()
+        except asyncio.CancelledError:
+            self._stop_reason = self._stop_reason or "cancelled"
+            self._cancel_all()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+        return await self._finish()
+
+    def _cancel_all(self) -> None:
+        self._resume.set()
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _schedule(
+        self,
+        node: Node,
+        parent: NodeInstance | None,
+        item_index: int | None,
+        context: dict[str, Any],
+    ) -> NodeInstance | None:
+        key = child_key(parent, item_index, node)
+        inst = NodeInstance(
+            key=key, node=node, parent=parent, item_index=item_index, context=context
+        )
+        self.instances[key] = inst
+        if parent is not None:
+            parent.children.append(inst)
+        if not node.enabled:
+            self._skip(inst, "disabled")
+            return inst
+        if self._selection.get(node.id) == "skip":
+            self._skip(inst, "not selected", quiet=True)
+            return inst
+        try:
+            inst.lane = self.registry.get(node.type).lane
+        except GenarunError:
+            inst.lane = "local"
+        task = asyncio.get_running_loop().create_task(self._run_instance(inst), name=key)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return inst
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # pragma: no cover - bug
+            log.error("instance task %s crashed", task.get_name(), exc_info=task.exception())
+        if not self._tasks:
+            self._idle.set()
+
+    def _skip(self, inst: NodeInstance, reason: str, quiet: bool = False) -> None:
+        inst.state = "skipped"
+        inst.error = reason
+        if not quiet:
+            self._emit(
+                ev.InstanceSkipped(
+                    run_id=self.id, key=inst.key, node_id=inst.node_id, reason=reason
+                )
+            )
+        for child in inst.node.children:
+            sub = NodeInstance(
+                key=child_key(inst, None, child),
+                node=child,
+                parent=inst,
+                item_index=None,
+                context={},
+            )
+            self.instances[sub.key] = sub
+            inst.children.append(sub)
+            self._skip(
+                sub, f"{reason} ({inst.node_id})" if reason != "not selected" else reason, quiet
+            )
+
+    def _config(self, node: Node, node_type: NodeType) -> Any:  # type: ignore[type-arg]
+        if node.id not in self._configs:
+            self._configs[node.id] = node_type.parse_config(node.config)
+        return self._configs[node.id]
+
+    async def _gate(self, lane: str) -> asyncio.Semaphore:
+        """Wait until the run is not paused and a slot of ``lane`` is free; hold the slot."""
+        semaphore = self._lanes.setdefault(lane, asyncio.Semaphore(self.limits.lane_limit(lane)))
+        while True:
+            await self._resume.wait()
+            await semaphore.acquire()
+            if self._resume.is_set():
+                return semaphore
+            semaphore.release()
+
+    async def _run_instance(self, inst: NodeInstance) -> None:
+        node = inst.node
+        inst.state = "queued"
+        inst.queued_at = time.time()
+        self._emit(ev.InstanceQueued(run_id=self.id, key=inst.key, node_id=node.id, lane=inst.lane))
+        try:
+            await self._resume.wait()
+            node_type = self.registry.get(node.type)
+            config = self._config(node, node_type)
+            missing = [n for n in node.required_inputs if inst.context.get(n) in (None, "", [])]
+            if missing:
+                raise RunError(f"required input(s) missing or empty: {', '.join(missing)}")
+            ctx = InstanceContext(self, inst)
+            inst.plan = node_type.plan(ctx, config)
+            inst.signature = signature(
+                node_type.type_id, node_type.version, node.config, inst.plan, inst.key
+            )
+            if self._use_cache(node):
+                hit = self.cache.get(inst.signature)
+                if hit is not None:
+                    self._reuse(inst, hit)
+                    return
+            if self._selection.get(node.id) == "ancestor":
+                self.instance_log(
+                    inst,
+                    f"{node.id} is not in the cache; running it to get "
+                    "the context its selected descendants need",
+                    "warning",
+                )
+            semaphore = await self._gate(inst.lane)
+            try:
+                inst.state = "running"
+                inst.started_at = time.time()
+                self._emit(
+                    ev.InstanceStarted(
+                        run_id=self.id, key=inst.key, node_id=node.id, lane=inst.lane
+                    )
+                )
+                output = await node_type.run(ctx, config, inst.plan)
+            finally:
+                semaphore.release()
+            json.dumps(output)  # outputs must be JSON: fail here, not when writing files
+        except asyncio.CancelledError:
+            inst.state = "stopped"
+            inst.ended_at = time.time()
+            raise
+        except GenarunError as exc:
+            self._fail(inst, str(exc))
+            return
+        except Exception as exc:
+            inst.logs.append(
+                {"at": time.time(), "level": "error", "message": traceback.format_exc()}
+            )
+            self._fail(inst, f"internal error: {type(exc).__name__}: {exc}")
+            return
+        inst.ended_at = time.time()
+        inst.output = output
+        inst.state = "done"
+        self.folder.append_journal(inst.record())
+        if node.cache and inst.signature:
+            self.cache.put(
+                inst.signature,
+                CachedResult(
+                    output=output,
+                    run_id=self.id,
+                    source_dir=str(self.folder.path),
+                    assets=tuple(inst.assets),
+                ),
+            )
+        self._emit(
+            ev.InstanceFinished(
+                run_id=self.id,
+                key=inst.key,
+                node_id=node.id,
+                output=output,
+                duration_s=inst.duration_s or 0.0,
+                usage=inst.usage,
+                cost_usd=inst.cost_usd,
+            )
+        )
+        self._spawn_children(inst)
+
+    def _use_cache(self, node: Node) -> bool:
+        if not node.cache or self.options.no_cache or node.id in self.options.force:
+            return False
+        return not (self.options.targets and self._selection.get(node.id) == "run")
+
+    def _reuse(self, inst: NodeInstance, hit: CachedResult) -> None:
+        if hit.source_dir and hit.assets and Path(hit.source_dir) != self.folder.path:
+            for rel in hit.assets:
+                source = Path(hit.source_dir) / rel
+                if source.is_file():
+                    target = self.folder.path / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, target)
+        inst.assets = list(hit.assets)
+        inst.output = hit.output
+        inst.cached_from = hit.run_id
+        inst.state = "cached"
+        inst.started_at = inst.ended_at = time.time()
+        self.folder.append_journal(inst.record())
+        self._emit(
+            ev.InstanceCached(
+                run_id=self.id,
+                key=inst.key,
+                node_id=inst.node_id,
+                output=hit.output,
+                signature=inst.signature or "",
+            )
+        )
+        self._spawn_children(inst)
+
+    def _fail(self, inst: NodeInstance, message: str) -> None:
+        inst.state = "failed"
+        inst.error = message
+        inst.ended_at = time.time()
+        self.folder.append_journal(inst.record())
+        self._emit(
+            ev.InstanceFailed(run_id=self.id, key=inst.key, node_id=inst.node_id, error=message)
+        )
+        for child in inst.node.children:
+            sub = NodeInstance(
+                key=child_key(inst, None, child),
+                node=child,
+                parent=inst,
+                item_index=None,
+                context={},
+            )
+            self.instances[sub.key] = sub
+            inst.children.append(sub)
+            self._skip(sub, f"{inst.node_id} failed")
+        policy = inst.node.on_error or self.limits.on_error
+        if policy == "stop" and not self._halted:
+            self._halted = True
+            self.instance_log(
+                inst,
+                f"{inst.node_id} failed and its on_error policy is 'stop': stopping the run",
+                "error",
+            )
+            self._stop_reason = f"{inst.key} failed (on_error: stop)"
+            self._cancel_all()
+
+    def _spawn_children(self, inst: NodeInstance) -> None:
+        node = inst.node
+        if not node.children:
+            return
+        output = inst.output
+        enabled = [c for c in node.children if c.enabled]
+        base = {k: v for k, v in inst.context.items() if k != "parent"}
+        if node.fan_out and isinstance(output, list) and enabled:
+            inst.fanned_out = True
+            for index, item in enumerate(output):
+                context = {
+                    **base,
+                    node.key: item,
+                    node.id: item,
+                    "i": item,
+                    "item": item,
+                    "index": index,
+                    "parent": inst.context,
+                }
+                for child in node.children:
+                    self._schedule(child, inst, index, context)
+        else:
+            context = {**base, node.key: output, node.id: output, "parent": inst.context}
+            for child in node.children:
+                self._schedule(child, inst, None, context)
+
+    # -- the end -----------------------------------------------------------------------
+
+    async def _finish(self) -> RunSummary:
+        wall = time.monotonic() - self._started
+        counts = self.counts()
+        if self._stop_reason and not self._halted:
+            self.status = "stopped"
+            self._emit(ev.RunStopped(run_id=self.id, reason=self._stop_reason))
+        elif counts.get("failed"):
+            self.status = "failed"
+        else:
+            self.status = "finished"
+        self.folder.close()
+        try:
+            self.folder.write("output.json", build_output(self.roots))
+            self.folder.write(
+                "logs.json",
+                {
+                    "run_id": self.id,
+                    "seed": self.seed,
+                    "instances": [
+                        i.record()
+                        for i in self.instances.values()
+                        if i.state != "skipped" or i.error != "not selected"
+                    ],
+                },
+            )
+            self._write_run_json(wall, counts)
+        finally:
+            await self.providers.aclose()
+        summary = RunSummary(
+            run_id=self.id,
+            status=self.status,
+            run_dir=str(self.folder.path),
+            counts=counts,
+            wall_s=wall,
+            seed=self.seed,
+            mock=self.mock,
+            usage=self.usage,
+            cost_usd=self.cost_usd,
+        )
+        self._emit(ev.RunFinished(run_id=self.id, status=self.status, counts=counts, wall_s=wall))
+        return summary
+
+    def _write_run_json(
+        self,
+        wall: float | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> None:
+        self.folder.write(
+            "run.json",
+            {
+                "run_id": self.id,
+                "tree_id": self.tree_id,
+                "tree_name": self.tree.name,
+                "status": self.status,
+                "mock": self.mock,
+                "seed": self.seed,
+                "inputs": self.inputs,
+                "options": self.options.model_dump(),
+                "started_at": self._started_wall,
+                "ended_at": time.time() if wall is not None else None,
+                "wall_s": wall,
+                "instances": counts or {},
+                "usage": self.usage.model_dump(),
+                "cost_usd": self.cost_usd,
+                "engine_version": __version__,
+                "tree_hash": tree_hash(self.tree),
+                "stop_reason": self._stop_reason,
+            },
+        )

@@ -1,0 +1,90 @@
+"""A project folder: trees and their runs.
+
+    trees/<tree-id>/config.json              the tree (native format)
+    trees/<tree-id>/<YYYY-MM-DD_HH-MM-SS>/   one run (see RunFolder)
+    trees/<tree-id>/latest/                  copy of the newest finished run
+
+Nothing is ever written outside the project folder: tree ids are identifiers (no path
+characters) and every path is checked to stay inside it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from genarun_studio.core.formats import save_tree
+from genarun_studio.core.tree import ID_PATTERN, Tree
+from genarun_studio.errors import RunError
+from genarun_studio.store.runfolder import RunFolder
+
+__all__ = ["Project", "default_project_dir"]
+
+_ID = re.compile(ID_PATTERN)
+
+
+def default_project_dir() -> Path:
+    """``$GENARUN_PROJECT``, else ``<user data dir>/genarun`` (platformdirs)."""
+    env = os.environ.get("GENARUN_PROJECT")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("genarun", appauthor=False))
+
+
+class Project:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+
+    def tree_dir(self, tree_id: str) -> Path:
+        if not _ID.match(tree_id):
+            raise RunError(f"tree id {tree_id!r} is not a valid identifier")
+        path = (self.root / "trees" / tree_id).resolve()
+        if self.root not in path.parents:
+            raise RunError(f"tree id {tree_id!r} points outside the project")
+        return path
+
+    def new_run(self, tree: Tree, tree_id: str) -> RunFolder:
+        """A fresh run folder named by the current local time (suffixed when taken)."""
+        tree_dir = self.tree_dir(tree_id)
+        tree_dir.mkdir(parents=True, exist_ok=True)
+        save_tree(tree, tree_dir / "config.json")
+        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        for n in range(1, 1000):
+            name = stamp if n == 1 else f"{stamp}-{n}"
+            try:
+                (tree_dir / name).mkdir()
+            except FileExistsError:
+                continue
+            return RunFolder.create(tree_dir / name, run_id=f"{tree_id}/{name}", tree=tree)
+        raise RunError(f"cannot find a free run folder name under {tree_dir}")
+
+    def run_folder(self, run_id: str) -> RunFolder:
+        """The folder of ``<tree-id>/<timestamp>``; RunError when there is none."""
+        tree_id, _, name = run_id.partition("/")
+        if not name or "/" in name or name in (".", "..", "latest"):
+            raise RunError(f"run id {run_id!r} should look like <tree-id>/<YYYY-MM-DD_HH-MM-SS>")
+        path = self.tree_dir(tree_id) / name
+        if not path.is_dir():
+            raise RunError(f"no run {run_id!r} in {self.root}")
+        return RunFolder(path, run_id=run_id)
+
+    def update_latest(self, folder: RunFolder) -> None:
+        """Replace ``latest/`` with a copy of ``folder`` (copy first, then swap)."""
+        tree_dir = folder.path.parent
+        tmp = Path(tempfile.mkdtemp(prefix=".latest-", dir=tree_dir))
+        try:
+            shutil.copytree(folder.path, tmp, dirs_exist_ok=True)
+            latest = tree_dir / "latest"
+            old = tree_dir / f".latest-old-{os.getpid()}"
+            if latest.exists():
+                latest.rename(old)
+            tmp.rename(latest)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,103 @@
+"""One run's folder: the journal while it runs, the clean files when it ends.
+
+    journal.jsonl   one JSON line per finished (or failed, skipped, cached) instance,
+                    appended and flushed as it happens: the truth while the run is live
+    output.json     the clean output, nested by the tree (see engine.outputs)
+    logs.json       per instance: resolved prompt turns, answers, timings, attempts, errors
+    run.json        status, inputs, seed, options, totals, engine version, tree hash
+    tree.json       the tree exactly as it ran (a snapshot)
+    assets/         images and other files, referenced from output.json by relative path
+
+A kill at any moment loses no finished instance: the journal line is written before the
+instance counts as done, and output.json/logs.json are rebuilt from the journal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+from genarun_studio.core.formats import dumps_tree
+from genarun_studio.core.tree import Tree
+
+__all__ = ["RunFolder", "write_json_atomic"]
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Write JSON so that readers see the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(value, fh, indent=2, ensure_ascii=False, default=str)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RunFolder:
+    def __init__(self, path: Path, run_id: str) -> None:
+        self.path = path
+        self.run_id = run_id
+        self._journal: IO[str] | None = None
+
+    @classmethod
+    def create(cls, path: Path, run_id: str, tree: Tree) -> RunFolder:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "assets").mkdir(exist_ok=True)
+        (path / "tree.json").write_text(dumps_tree(tree), encoding="utf-8")
+        return cls(path, run_id)
+
+    @property
+    def assets(self) -> Path:
+        return self.path / "assets"
+
+    def save_asset(self, name: str, data: bytes) -> str:
+        """Write ``assets/<name>`` (name must be a plain file name); returns the relative path."""
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise ValueError(f"asset name {name!r} must be a plain file name")
+        self.assets.mkdir(exist_ok=True)
+        target = self.assets / name
+        tmp = target.with_name(f".{name}.part")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        return f"assets/{name}"
+
+    def append_journal(self, record: dict[str, Any]) -> None:
+        """Append one line and flush it to the OS before returning."""
+        if self._journal is None:
+            self._journal = open(self.path / "journal.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        line = json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":"))
+        self._journal.write(line + "\n")
+        self._journal.flush()
+
+    def read_journal(self) -> list[dict[str, Any]]:
+        """Every complete journal line (a torn last line from a kill is ignored)."""
+        path = self.path / "journal.jsonl"
+        if not path.exists():
+            return []
+        records = []
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.endswith("\n"):
+                    break
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    break
+        return records
+
+    def write(self, name: str, value: Any) -> None:
+        write_json_atomic(self.path / name, value)
+
+    def read(self, name: str) -> Any:
+        return json.loads((self.path / name).read_text(encoding="utf-8"))
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
