@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
+from genarun_studio.cli_keys import keys
 from genarun_studio.errors import GenarunError, InputError, RunError, TreeError
 
 __all__ = ["main"]
@@ -52,7 +53,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("tree", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("tree", type=click.Path(path_type=Path))
 @click.option(
     "--input",
     "-i",
@@ -68,6 +69,13 @@ def cli() -> None:
 )
 @click.option("--seed", type=int, help="Seed for random picks and the mock provider.")
 @click.option("--mock", is_flag=True, help="Answer every call with the offline mock provider.")
+@click.option(
+    "--mock-latency",
+    type=click.FloatRange(0, 60),
+    default=0.0,
+    metavar="SECONDS",
+    help="With --mock: wait this long per call, to watch a run progress.",
+)
 @click.option(
     "--concurrency",
     "-c",
@@ -104,6 +112,7 @@ def run(
     inputs_file: Path | None,
     seed: int | None,
     mock: bool,
+    mock_latency: float,
     concurrency: tuple[str, ...],
     project: Path | None,
     only: tuple[str, ...],
@@ -135,7 +144,14 @@ def run(
         lanes[lane] = int(n)
     try:
         tree_model = load_tree(tree)
-        engine = Engine(project=Project(project or default_project_dir()))
+        mock_provider = None
+        if mock_latency:
+            from genarun_studio.providers.mock import MockProvider
+
+            mock_provider = MockProvider(latency_s=mock_latency)
+        engine = Engine(
+            project=Project(project or default_project_dir()), mock_provider=mock_provider
+        )
         options = RunOptions(
             seed=seed,
             mock=mock,
@@ -173,7 +189,7 @@ def run(
 
 
 @cli.command()
-@click.argument("tree", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("tree", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON array.")
 def validate(tree: Path, as_json: bool) -> None:
     """Check TREE: structure, node configs, templates and variables. Exit 2 on errors."""
@@ -192,6 +208,12 @@ def validate(tree: Path, as_json: bool) -> None:
             )
         _fail(str(exc))
     problems = check_tree(model, default_registry())
+    if model.source_format == "legacy":
+        from dataclasses import replace
+
+        from genarun_studio.core.legacy import legacy_path
+
+        problems = [replace(p, path=legacy_path(p.path)) for p in problems]
     if as_json:
         click.echo(
             json.dumps(
@@ -246,6 +268,9 @@ def nodes(as_json: bool) -> None:
         click.echo(f"{row['type']:<14} {row['lane']:<6} {row['category']:<10} {row['description']}")
     for name, reason in registry.broken.items():
         click.echo(f"{name:<14} BROKEN  {reason}", err=True)
+
+
+cli.add_command(keys)
 
 
 def main() -> None:

@@ -10,12 +10,15 @@ tracebacks are for bugs only.
     ├── InputError           a run's inputs are missing or of the wrong type
     ├── ProviderError        a model provider call failed (``transient`` says if retrying helps)
     ├── OutputError          a model answer did not parse or validate (the node re-asks)
-    └── RunError             a run cannot start or continue (e.g. unknown run id)
+    ├── RunError             a run cannot start or continue (e.g. unknown run id)
+    └── BudgetReached        the next call would pass the run's budget (the run stops,
+                             resumable)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "BudgetReached",
     "GenarunError",
     "InputError",
     "NodeTypeError",
@@ -99,3 +102,7 @@ class OutputError(GenarunError):
 
 class RunError(GenarunError):
     """A run cannot start or continue."""
+
+
+class BudgetReached(GenarunError):
+    """The next call would take the run past its budget; the run stops and can resume."""

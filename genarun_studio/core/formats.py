@@ -32,6 +32,7 @@ from genarun_studio.errors import TreeError
 __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_JSON_DEPTH",
     "dumps_tree",
     "format_loc",
     "load_tree",
@@ -44,7 +45,11 @@ __all__ = [
 
 MAX_DEPTH = 64
 """Deepest node nesting a tree may have (the deepest real trees have a handful of levels)."""
+MAX_JSON_DEPTH = 200
+"""Deepest JSON nesting (objects and arrays, nodes included) a tree file may have. A deeper
+tree could be read but not written again (pydantic stops serialising near 255 levels)."""
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_NUMBER_DIGITS = 4300
 
 
 def _too_deep(data: Any) -> str | None:
@@ -64,8 +69,43 @@ def _too_deep(data: Any) -> str | None:
                         )
         elif isinstance(value, list):
             for i, kid in enumerate(value):
-                stack.append((kid, f"[{i}]", depth + 1))
+                stack.append((kid, f"{path}[{i}]", depth + 1))
     return None
+
+
+def _json_too_deep(data: Any) -> str | None:
+    """The path of the first object or array nested deeper than MAX_JSON_DEPTH.
+
+    Walks without recursion; a path is built only when one is too deep (each entry keeps a
+    link to its parent's entry rather than a copy of its path)."""
+    stack: list[tuple[Any, int, Any]] = [(data, 1, None)]  # (value, depth, (parent link, key))
+    while stack:
+        value, depth, link = stack.pop()
+        items: Any
+        if isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            loc: list[int | str] = []
+            while link is not None:
+                link, key = link
+                loc.append(key)
+            return format_loc(list(reversed(loc)))
+        stack.extend((kid, depth + 1, (link, key)) for key, kid in items)
+    return None
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"holds a number of {len(text)} digits; at most {MAX_NUMBER_DIGITS}")
+    return int(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; write a number or null")
 
 
 def loads_tree(
@@ -85,16 +125,21 @@ def loads_tree(
             raise TreeError(
                 file, [("", f"is not UTF-8 text (byte {exc.start}); expected tree JSON")]
             ) from None
+    source = source.removeprefix("\ufeff")
     if not source.strip():
         raise TreeError(file, [("", "is empty; expected a tree as JSON")])
     try:
-        data = json.loads(source)
+        data = json.loads(source, parse_int=_parse_int, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise TreeError(
             file, [("", f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
         ) from None
     except RecursionError:
-        raise TreeError(file, [("", "nests JSON too deeply to be a tree")]) from None
+        raise TreeError(
+            file, [("", f"nests JSON too deeply to be a tree (at most {MAX_JSON_DEPTH} levels)")]
+        ) from None
+    except ValueError as exc:  # from _parse_int and _no_constant
+        raise TreeError(file, [("", f"is not valid JSON: {exc}")]) from None
     return tree_from_data(data, file=file, registry=registry, default_id=default_id)
 
 
@@ -111,13 +156,26 @@ def tree_from_data(
     deep = _too_deep(data)
     if deep is not None:
         raise TreeError(file, [(deep, f"nodes nest deeper than {MAX_DEPTH} levels")])
+    deep = _json_too_deep(data)
+    if deep is not None:
+        raise TreeError(file, [(deep, f"nests JSON deeper than {MAX_JSON_DEPTH} levels")])
     legacy = is_legacy(data)
+    original = data
+    wrapped = legacy and wrap_legacy(data) is not data
+
+    def file_path(native: str) -> str:
+        """A problem's path in the terms of the file actually read."""
+        if not legacy:
+            return native
+        path = legacy_path(native)
+        return _unwrap_path(path, original) if wrapped else path
+
     if legacy:
         try:
             project = LegacyProject.model_validate(wrap_legacy(data))
         except ValidationError as exc:
             problems = pydantic_problems(exc)
-            if isinstance(data, list) or "generations" not in data or "type" in data:
+            if wrapped:
                 problems = [(_unwrap_path(p, data), m) for p, m in problems]
             raise TreeError(file, problems) from None
         data = convert_legacy(project)
@@ -126,17 +184,16 @@ def tree_from_data(
     if default_id and not data.get("id"):
         data = {**data, "id": default_id}
     try:
-        tree = Tree.model_validate(data)
+        # Strict: a file says what it means ("enabled": "yes" is not a boolean, "7" is not
+        # a number); objects may still be given as dicts.
+        tree = Tree.model_validate(data, strict=True)
     except ValidationError as exc:
-        problems = pydantic_problems(exc)
-        if legacy:
-            problems = [(legacy_path(p), m) for p, m in problems]
-        raise TreeError(file, problems) from None
+        raise TreeError(file, [(file_path(p), m) for p, m in pydantic_problems(exc)]) from None
+    if legacy:
+        tree._source_format = "legacy"
     errors = [p for p in check_tree(tree, registry or default_registry()) if p.severity == "error"]
     if errors:
-        raise TreeError(
-            file, [(legacy_path(p.path) if legacy else p.path, p.message) for p in errors]
-        )
+        raise TreeError(file, [(file_path(p.path), p.message) for p in errors])
     return tree
 
 
@@ -161,13 +218,15 @@ def load_tree(path: str | os.PathLike[str], registry: Registry | None = None) ->
         raise TreeError(str(file), [("", "is a folder, not a tree file")]) from None
     except OSError as exc:
         raise TreeError(str(file), [("", f"cannot be read: {exc.strerror}")]) from None
+    except ValueError as exc:  # e.g. a NUL character in the path
+        raise TreeError(str(file), [("", f"is not a usable path: {exc}")]) from None
     return loads_tree(raw, file=str(file), registry=registry, default_id=slug_of(file))
 
 
 def slug_of(file: Path) -> str:
     """A tree id from a file name: ``Lizard Blog.genarun.json`` → ``Lizard_Blog``."""
     name = file.name
-    for suffix in (".genarun.json", ".json"):
+    for suffix in (".genarun.json", ".legacy.json", ".json"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
@@ -177,8 +236,18 @@ def slug_of(file: Path) -> str:
 
 
 def dumps_tree(tree: Tree) -> str:
-    """The native JSON text of a tree."""
-    return json.dumps(tree.to_json(), indent=2, ensure_ascii=False) + "\n"
+    """The native JSON text of a tree: UTF-8 friendly, non-ASCII text left readable.
+
+    A string holding a lone UTF-16 surrogate (JSON may spell one as an escape) cannot be
+    written as UTF-8; such a tree is written with ASCII escapes, which read back the same.
+    """
+    data = tree.to_json()
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=2, ensure_ascii=True) + "\n"
+    return text
 
 
 def save_tree(tree: Tree, path: str | os.PathLike[str]) -> None:

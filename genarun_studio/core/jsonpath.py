@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -9,14 +11,24 @@ from pydantic import ValidationError
 __all__ = ["format_loc", "pydantic_problems"]
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
+
+
 def format_loc(loc: tuple[int | str, ...] | list[int | str], prefix: str = "") -> str:
-    """``('nodes', 0, 'config')`` → ``nodes[0].config``."""
+    """``('nodes', 0, 'config')`` → ``nodes[0].config``.
+
+    A key that is not a plain name (``my input``, ``a.b``, ``0``, ``""``) is written as a
+    quoted JSON string in brackets, ``inputs["my input"].type``, so the path stays
+    unambiguous.
+    """
     out = prefix
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{part}" if out else part
     return out
 
 

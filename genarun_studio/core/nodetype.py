@@ -66,12 +66,13 @@ class NodeContext(Protocol):
         """The model profile by name (the tree's, or a built-in default)."""
         ...
 
-    async def chat(self, request: ChatRequest, *, provider: str) -> ChatResponse:
-        """One chat call, retried on transient errors, timed and costed by the engine."""
+    async def chat(self, request: ChatRequest, *, profile: str) -> ChatResponse:
+        """One chat call through the named model profile's provider; retried on transient
+        errors, timed and costed by the engine."""
         ...
 
-    async def image(self, request: ImageRequest, *, provider: str) -> ImageResponse:
-        """One image call, retried on transient errors."""
+    async def image(self, request: ImageRequest, *, profile: str) -> ImageResponse:
+        """One image call through the named profile's provider, retried on transient errors."""
         ...
 
     def save_asset(self, data: bytes, extension: str) -> str:

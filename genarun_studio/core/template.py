@@ -169,6 +169,12 @@ class Template:
         """Every reference in source order, including those inside any pick option."""
         return list(self._variables)
 
+    def sole_reference(self) -> VarRef | None:
+        """The reference when the whole template is one ``${...}`` and nothing else."""
+        if len(self._nodes) == 1 and isinstance(self._nodes[0], VarRef):
+            return self._nodes[0]
+        return None
+
     def has_picks(self) -> bool:
         """Whether the template holds at least one ``[a | b]`` pick."""
         return self._has_picks
@@ -404,11 +410,16 @@ def render_value(
     """Render every string in a JSON-like value: dict values and list/tuple items, recursively.
 
     Dict keys and non-string leaves are kept as they are; one ``rng`` (default
-    ``random.Random(0)``) serves every string, in document order.
+    ``random.Random(0)``) serves every string, in document order. A string that is exactly
+    one reference (``"${items}"``) becomes the referenced value itself, not its text, so a
+    value can pass a list or an object on.
     """
     if rng is None:
         rng = random.Random(0)
     if isinstance(value, str):
+        sole = parse(value).sole_reference()
+        if sole is not None and sole.namespace is None:
+            return _lookup(context, sole.path, value, sole.position)
         return render(value, context, rng, picks, resolvers)
     if isinstance(value, Mapping):
         return {

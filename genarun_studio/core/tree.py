@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 __all__ = [
     "FORMAT_VERSION",
@@ -55,6 +55,11 @@ class ModelProfile(_Model):
     model: str
     params: dict[str, Any] = Field(default_factory=dict)
     base_url: str | None = None
+    """The endpoint (Ollama, LM Studio, vLLM, OpenRouter, ...); default: ``OPENAI_BASE_URL``
+    or the provider's own."""
+    key_name: str | None = None
+    """Which stored API key to use (``genarun keys set NAME``); default: the provider name.
+    The key itself never appears in a tree."""
 
 
 class RunLimits(_Model):
@@ -134,6 +139,19 @@ class Tree(_Model):
     seed: int | None = None
     nodes: list[Node] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
+    _source_format: str = PrivateAttr("native")
+
+    @property
+    def source_format(self) -> str:
+        """``native`` or ``legacy``: the format the tree was read from (saving is native)."""
+        return self._source_format
+
+    def __eq__(self, other: object) -> bool:
+        """Trees are equal when their content is: where one was read from does not count,
+        so a legacy tree equals the native tree it saves as."""
+        if not isinstance(other, Tree):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
 
     def walk(self) -> Iterator[Node]:
         """Every node, depth first in file order."""

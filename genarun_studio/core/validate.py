@@ -3,6 +3,13 @@
 Errors make a tree unrunnable (duplicate ids, unknown types, invalid configs, broken
 templates, output keys that would overwrite each other); warnings point at likely mistakes
 (a ``${var}`` no input or ancestor provides). The editor shows both as you type.
+
+Output keys: a node writes ``{key: output}`` into the object its parent gives it, beside its
+siblings and, unless it fans out, beside its own children. A node that fans out over an
+array (``fan_out`` true and an array output) gives each child instance one item object: a
+text item is written as ``{"value": item}``, an object item keeps its own fields. A child
+key equal to ``value`` (under a text list) or to a required key of the items (under a list
+of objects) would overwrite the item, and is an error like any other collision.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from genarun_studio.core.jsonpath import pydantic_problems
 from genarun_studio.core.registry import Registry
 from genarun_studio.core.tree import Node, Tree
 from genarun_studio.errors import NodeTypeError, TemplateError
+from genarun_studio.providers.base import OutputShape
 
 __all__ = ["BUILTIN_VARIABLES", "Problem", "check_tree", "node_paths"]
 
@@ -57,6 +65,8 @@ def check_tree(tree: Tree, registry: Registry) -> list[Problem]:
         (n, f"nodes[{i}]", frozenset(inputs), "") for i, n in reversed(list(enumerate(tree.nodes)))
     ]
     scopes: dict[tuple[str, str], str] = {}
+    # Keys the item objects of a fan-out already hold: (scope, key) → why.
+    item_fields: dict[tuple[str, str], str] = {}
     while stack:
         node, path, visible, scope = stack.pop()
         if node.id in seen:
@@ -70,6 +80,16 @@ def check_tree(tree: Tree, registry: Registry) -> list[Problem]:
             )
         else:
             seen[node.id] = path
+        field = item_fields.get((scope, node.key))
+        if field is not None:
+            problems.append(
+                Problem(
+                    "error",
+                    f"{path}.output_key",
+                    f"output key {node.key!r} would overwrite {field}; choose another key",
+                    node.id,
+                )
+            )
         clash = scopes.get((scope, node.key))
         if clash is not None and clash != node.id:
             problems.append(
@@ -82,9 +102,20 @@ def check_tree(tree: Tree, registry: Registry) -> list[Problem]:
                 )
             )
         scopes.setdefault((scope, node.key), node.id)
-        fans_out = _check_node(node, path, visible, tree, registry, problems)
+        shape = _check_node(node, path, visible, tree, registry, problems)
+        # Unknown type or invalid config: assume a fan-out, so no collision is made up.
+        fans_out = node.fan_out and (shape is None or _is_array(shape))
         child_visible = visible | {node.key, node.id}
+        if not tree.inputs:  # legacy trees name their inputs only as required inputs
+            child_visible |= set(node.required_inputs)
         child_scope = f"{scope}/{node.id}" if fans_out else scope
+        if fans_out and shape is not None:
+            if shape.kind == "string-array":
+                item_fields[(child_scope, "value")] = (
+                    f'the text of each item of {node.id!r} (written as {{"value": item}})'
+                )
+            for key in shape.required:
+                item_fields[(child_scope, key)] = f"the field {key!r} every item of {node.id!r} has"
         stack.extend(
             (c, f"{path}.children[{i}]", child_visible, child_scope)
             for i, c in reversed(list(enumerate(node.children)))
@@ -99,23 +130,25 @@ def _check_node(
     tree: Tree,
     registry: Registry,
     problems: list[Problem],
-) -> bool:
-    """Check one node; return whether its output may be an array (a fan-out)."""
+) -> OutputShape | None:
+    """Check one node; return its output shape (None when its type or config is invalid)."""
     try:
         node_type = registry.get(node.type)
     except NodeTypeError as exc:
         problems.append(Problem("error", f"{path}.type", str(exc), node.id))
-        return True
+        return None
     try:
         config = node_type.parse_config(node.config)
     except ValidationError as exc:
         problems += [
             Problem("error", p, m, node.id) for p, m in pydantic_problems(exc, f"{path}.config")
         ]
-        return True
+        return None
+    if not tree.inputs:  # legacy trees declare their inputs only as required inputs
+        visible = visible | set(node.required_inputs)
     known = visible | BUILTIN_VARIABLES
     for name in node.required_inputs:
-        if name not in visible:
+        if name not in known:
             problems.append(
                 Problem(
                     "warning",
@@ -142,5 +175,9 @@ def _check_node(
                         node.id,
                     )
                 )
-    shape = node_type.output_shape(config)
+    return node_type.output_shape(config)
+
+
+def _is_array(shape: OutputShape) -> bool:
+    """Whether an output of this shape is (or may be) an array, so its children fan out."""
     return shape.kind in ("string-array", "object-array") or shape.min_items is not None

@@ -13,9 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-__all__ = ["CachedResult", "MemoryCache", "ResultCache", "signature"]
+if TYPE_CHECKING:
+    from genarun_studio.store.index import RunIndex
+
+__all__ = ["CachedResult", "MemoryCache", "ProjectCache", "ResultCache", "signature"]
 
 
 def signature(type_id: str, version: int, config: Any, plan: Any, key: str) -> str:
@@ -46,6 +49,27 @@ class ResultCache(Protocol):
     def get(self, signature: str) -> CachedResult | None: ...
 
     def put(self, signature: str, result: CachedResult) -> None: ...
+
+
+class ProjectCache:
+    """The project-wide cache: finished results of every run in the project's index."""
+
+    def __init__(self, index: RunIndex) -> None:
+        self.index = index
+
+    def get(self, signature: str) -> CachedResult | None:
+        row = self.index.result(signature)
+        if row is None:
+            return None
+        return CachedResult(
+            output=row["output"],
+            run_id=row["run_id"],
+            source_dir=row["run_dir"],
+            assets=tuple(row["assets"]),
+        )
+
+    def put(self, signature: str, result: CachedResult) -> None:
+        """Nothing to do: the index stores results as their journal lines are written."""
 
 
 class MemoryCache:

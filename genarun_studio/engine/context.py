@@ -11,7 +11,7 @@ from genarun_studio.core.nodetype import LogLevel
 from genarun_studio.core.tree import ModelProfile, RunLimits
 from genarun_studio.engine.instance import NodeInstance, asset_stem
 from genarun_studio.engine.retry import call_with_retries
-from genarun_studio.errors import ProviderError
+from genarun_studio.errors import BudgetReached, ProviderError
 from genarun_studio.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -73,9 +73,11 @@ class InstanceContext:
             attempt,
         )
 
-    async def chat(self, request: ChatRequest, *, provider: str) -> ChatResponse:
-        backend = self._run.providers.get(provider)
+    async def chat(self, request: ChatRequest, *, profile: str) -> ChatResponse:
+        backend = self._run.providers.get(self.profile(profile))
         request = request.model_copy(update={"seed_key": self._seed_key(request.seed_key)})
+        estimate, est_cost = self._run.pricing.estimate_chat(request)
+        self._check_budget(est_cost)
         started = time.monotonic()
         attempts = 0
 
@@ -88,7 +90,12 @@ class InstanceContext:
             response = await call_with_retries(once, self.limits, self._on_retry)
         finally:
             self._instance.attempts += attempts
-        self._account(response.usage, response.model or request.model)
+        if self._run.options.dry_run:
+            usage, cost = estimate, est_cost
+        else:
+            usage = response.usage
+            cost = self._price(request.model, usage)
+        self._account(usage, cost)
         self._instance.calls.append(
             {
                 "kind": "chat",
@@ -96,16 +103,19 @@ class InstanceContext:
                 "model": response.model or request.model,
                 "messages": [m.model_dump() for m in request.messages],
                 "answer": response.text,
-                "usage": response.usage.model_dump(),
+                "usage": usage.model_dump(),
+                "cost_usd": cost,
                 "attempts": attempts,
                 "duration_s": round(time.monotonic() - started, 6),
             }
         )
         return response
 
-    async def image(self, request: ImageRequest, *, provider: str) -> ImageResponse:
-        backend = self._run.providers.get(provider)
+    async def image(self, request: ImageRequest, *, profile: str) -> ImageResponse:
+        backend = self._run.providers.get(self.profile(profile))
         request = request.model_copy(update={"seed_key": self._seed_key(request.seed_key)})
+        estimate, est_cost = self._run.pricing.estimate_image(request)
+        self._check_budget(est_cost)
         started = time.monotonic()
         attempts = 0
 
@@ -118,7 +128,12 @@ class InstanceContext:
             response = await call_with_retries(once, self.limits, self._on_retry)
         finally:
             self._instance.attempts += attempts
-        self._account(response.usage, response.model or request.model)
+        if self._run.options.dry_run:
+            usage, cost = estimate, est_cost
+        else:
+            usage = response.usage
+            cost = self._price(request.model, usage, request.size, request.quality)
+        self._account(usage, cost)
         self._instance.calls.append(
             {
                 "kind": "image",
@@ -127,16 +142,36 @@ class InstanceContext:
                 "prompt": request.prompt,
                 "size": request.size,
                 "revised_prompt": response.revised_prompt,
-                "usage": response.usage.model_dump(),
+                "usage": usage.model_dump(),
+                "cost_usd": cost,
                 "attempts": attempts,
                 "duration_s": round(time.monotonic() - started, 6),
             }
         )
         return response
 
-    def _account(self, usage: Usage, model: str) -> None:
+    def _price(
+        self, model: str, usage: Usage, size: str | None = None, quality: str | None = None
+    ) -> float:
+        """Actual cost; runs on the mock provider are free and say so."""
+        if self._run.mock:
+            return 0.0
+        return self._run.pricing.cost(model, usage, size=size, quality=quality)
+
+    def _check_budget(self, est_cost: float) -> None:
+        budget = self._run.budget_usd
+        live = not self._run.options.dry_run and not self._run.mock
+        if budget is not None and live and self._run.cost_usd + est_cost > budget:
+            raise BudgetReached(
+                f"the next call (about ${est_cost:.4f}) would take the run past its budget "
+                f"of ${budget:.2f} (spent ${self._run.cost_usd:.4f}); resume with a "
+                "higher --budget to go on"
+            )
+
+    def _account(self, usage: Usage, cost: float) -> None:
         self._instance.usage = self._instance.usage + usage
-        self._run.add_usage(usage)
+        self._instance.cost_usd += cost
+        self._run.add_usage(usage, cost)
 
     def save_asset(self, data: bytes, extension: str) -> str:
         ext = "".join(c for c in extension.lower() if c.isalnum())[:8] or "bin"

@@ -6,14 +6,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from genarun_studio.core.formats import loads_tree
 from genarun_studio.core.registry import Registry, default_registry
 from genarun_studio.core.tree import Tree
-from genarun_studio.engine.cache import MemoryCache, ResultCache
+from genarun_studio.engine.cache import MemoryCache, ProjectCache, ResultCache
+from genarun_studio.engine.cost import Pricing
 from genarun_studio.engine.inputs import resolve_inputs
 from genarun_studio.engine.run import Run, RunOptions, RunSummary
+from genarun_studio.errors import RunError
 from genarun_studio.providers.base import Provider
 from genarun_studio.providers.registry import ProviderFactory, ProviderSet
 from genarun_studio.store.project import Project
+from genarun_studio.store.rebuild import latest_records
 from genarun_studio.store.runfolder import RunFolder
 
 __all__ = ["Engine"]
@@ -22,10 +26,10 @@ __all__ = ["Engine"]
 class Engine:
     """Runs trees. Qt-free; the CLI, the editor and the server all drive it the same way.
 
-    ``project`` is where run folders go (a temporary folder when None); ``cache`` is asked
-    before every model call (one in-memory cache per engine by default, so reruns in the
-    same process cost nothing); ``providers`` maps provider names to factories
-    (``mock_provider`` replaces the default mock, e.g. to add latency).
+    ``project`` is where run folders go (a temporary folder when None). ``cache`` is asked
+    before every model call; by default it is the project's index (every earlier run of the
+    project), or an in-memory cache without a project. ``providers`` maps provider names to
+    factories (``mock_provider`` replaces the default mock, e.g. to add latency).
     """
 
     def __init__(
@@ -36,13 +40,25 @@ class Engine:
         cache: ResultCache | None = None,
         providers: dict[str, ProviderFactory] | None = None,
         mock_provider: Provider | None = None,
+        pricing: Pricing | None = None,
     ) -> None:
         self.project = project
         self.registry = registry or default_registry()
-        self.cache: ResultCache = cache if cache is not None else MemoryCache()
+        if cache is None:
+            index = project.index if project is not None else None
+            cache = ProjectCache(index) if index is not None else MemoryCache()
+        self.cache: ResultCache = cache
         self.provider_factories = providers
         self.mock_provider = mock_provider
-        self._scratch: Path | None = None
+        self.pricing = pricing or Pricing.load(project.root if project else None)
+        self._scratch: Project | None = None
+
+    def _providers(self, options: RunOptions) -> ProviderSet:
+        return ProviderSet(
+            self.provider_factories,
+            mock=options.mock or options.dry_run,
+            mock_provider=self.mock_provider,
+        )
 
     def prepare(
         self,
@@ -59,18 +75,17 @@ class Engine:
         options = options or RunOptions()
         resolved = resolve_inputs(tree, dict(inputs or {}))
         tree_id = tree_id or tree.id or "tree"
-        folder = self._folder(tree, tree_id)
+        folder = self._folder(tree, tree_id, scratch=options.dry_run)
         return Run(
             tree,
             tree_id=tree_id,
             inputs=resolved,
             options=options,
             registry=self.registry,
-            providers=ProviderSet(
-                self.provider_factories, mock=options.mock, mock_provider=self.mock_provider
-            ),
-            cache=self.cache,
+            providers=self._providers(options),
+            cache=MemoryCache() if options.dry_run else self.cache,
             folder=folder,
+            pricing=self.pricing,
         )
 
     def start(
@@ -97,9 +112,50 @@ class Engine:
         """Run a tree to its end."""
         return await self.start(tree, inputs, options, tree_id=tree_id).wait()
 
-    def _folder(self, tree: Tree, tree_id: str) -> RunFolder:
+    def prepare_resume(self, run_id: str, *, budget_usd: float | None = None) -> Run:
+        """A run that continues ``run_id`` from its journal, in the same folder.
+
+        Finished instances are taken from the journal (never called again); failed, stopped
+        and unstarted ones run. The tree, inputs, seed and options are the run's own.
+        """
         if self.project is None:
+            raise RunError("resuming needs a project folder")
+        folder = self.project.run_folder(run_id)
+        try:
+            meta = folder.read("run.json")
+            tree = loads_tree(
+                (folder.path / "tree.json").read_bytes(),
+                file=str(folder.path / "tree.json"),
+                registry=self.registry,
+            )
+        except FileNotFoundError as exc:
+            raise RunError(f"run {run_id!r} cannot be resumed: {exc.filename} is missing") from None
+        options = RunOptions.model_validate({**meta.get("options", {}), "seed": meta["seed"]})
+        if budget_usd is not None:
+            options = options.model_copy(update={"budget_usd": budget_usd})
+        prior = {r["key"]: r for r in latest_records(folder) if r["state"] in ("done", "cached")}
+        return Run(
+            tree,
+            tree_id=meta["tree_id"],
+            inputs=meta.get("inputs") or {},
+            options=options,
+            registry=self.registry,
+            providers=self._providers(options),
+            cache=self.cache,
+            folder=folder,
+            pricing=self.pricing,
+            prior=prior,
+            previous=meta,
+        )
+
+    def _folder(self, tree: Tree, tree_id: str, *, scratch: bool = False) -> RunFolder:
+        if self.project is None or scratch:
             if self._scratch is None:
-                self._scratch = Path(tempfile.mkdtemp(prefix="genarun-"))
-            return Project(self._scratch).new_run(tree, tree_id)
+                self._scratch = Project(tempfile.mkdtemp(prefix="genarun-"), index=False)
+            return self._scratch.new_run(tree, tree_id)
         return self.project.new_run(tree, tree_id)
+
+    @property
+    def scratch_dir(self) -> Path | None:
+        """The temporary project used for runs without a project and for dry runs."""
+        return self._scratch.root if self._scratch else None

@@ -65,6 +65,8 @@ class NodeInstance:
     assets: list[str] = field(default_factory=list)
     children: list[NodeInstance] = field(default_factory=list)
     fanned_out: bool = False
+    restored: bool = False
+    """Taken from the journal of the run being resumed (no new journal line)."""
 
     @property
     def node_id(self) -> str:
@@ -89,10 +91,13 @@ class NodeInstance:
         return {
             "key": self.key,
             "node_id": self.node.id,
+            "output_key": self.node.key,
             "type": self.node.type,
+            "cache": self.node.cache,
             "state": self.state,
             "parent": self.parent.key if self.parent else None,
             "item_index": self.item_index,
+            "fanned_out": self.fanned_out,
             "lane": self.lane,
             "output": self.output if self.has_output else None,
             "error": self.error,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-__all__ = ["InstanceView", "build_output"]
+__all__ = ["InstanceView", "build_output", "output_from_records"]
 
 
 class InstanceView(Protocol):
@@ -64,3 +64,62 @@ def _write(instance: InstanceView, scope: dict[str, Any]) -> None:
         scope[instance.output_key] = value
         for child in instance.children:
             _write(child, scope)
+
+
+class _RecordView:
+    """An instance as its journal record tells it."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+        self.children: list[_RecordView] = []
+
+    @property
+    def output_key(self) -> str:
+        return str(self.record.get("output_key") or self.record["node_id"])
+
+    @property
+    def has_output(self) -> bool:
+        return self.record.get("state") in ("done", "cached")
+
+    @property
+    def output(self) -> Any:
+        return self.record.get("output")
+
+    @property
+    def fanned_out(self) -> bool:
+        return bool(self.record.get("fanned_out"))
+
+    @property
+    def item_index(self) -> int | None:
+        index = self.record.get("item_index")
+        return index if isinstance(index, int) else None
+
+
+def output_from_records(records: Iterable[dict[str, Any]], node_order: list[str]) -> dict[str, Any]:
+    """``output.json`` rebuilt from journal records (the last record of a key wins).
+
+    ``node_order`` lists node ids in tree order, so keys come out as a live run writes them.
+    """
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        latest[record["key"]] = record
+    views = {key: _RecordView(record) for key, record in latest.items()}
+    rank = {node_id: i for i, node_id in enumerate(node_order)}
+    roots: list[_RecordView] = []
+    for view in views.values():
+        parent = view.record.get("parent")
+        if parent is None:
+            roots.append(view)
+        elif parent in views:
+            views[parent].children.append(view)
+
+    def order(view: _RecordView) -> tuple[int, int]:
+        return (
+            view.item_index if view.item_index is not None else -1,
+            rank.get(view.record["node_id"], len(rank)),
+        )
+
+    for view in views.values():
+        view.children.sort(key=order)
+    roots.sort(key=order)
+    return build_output(roots)

@@ -16,7 +16,8 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from genarun_studio.core.tree import RunLimits
@@ -42,8 +43,8 @@ async def call_with_retries(
     Each attempt is bounded by ``limits.timeout_s``; a timeout counts as transient. The last
     error is raised when attempts run out.
     """
-    backoff = wait_exponential_jitter(
-        initial=limits.backoff_s, max=limits.backoff_max_s, jitter=limits.backoff_s
+    backoff = wait_exponential(multiplier=limits.backoff_s, max=limits.backoff_max_s) + (
+        wait_random(0, limits.backoff_s)
     )
 
     def wait(state: RetryCallState) -> float:

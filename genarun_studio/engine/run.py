@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import secrets
 import shutil
 import time
@@ -35,9 +36,10 @@ from genarun_studio.core.tree import Node, RunLimits, Tree
 from genarun_studio.engine import events as ev
 from genarun_studio.engine.cache import CachedResult, MemoryCache, ResultCache, signature
 from genarun_studio.engine.context import InstanceContext
+from genarun_studio.engine.cost import Pricing
 from genarun_studio.engine.instance import NodeInstance, child_key
 from genarun_studio.engine.outputs import build_output
-from genarun_studio.errors import GenarunError, RunError
+from genarun_studio.errors import BudgetReached, GenarunError, RunError
 from genarun_studio.providers.base import Usage
 from genarun_studio.providers.registry import ProviderSet
 from genarun_studio.store.runfolder import RunFolder
@@ -65,6 +67,10 @@ class RunOptions(BaseModel):
     no_cache: bool = False
     concurrency: dict[str, int] = Field(default_factory=dict)
     """Per-lane limits over the tree's ``limits.concurrency``."""
+    budget_usd: float | None = Field(None, ge=0)
+    """Stop before a call would pass this cost (over the tree's ``limits.budget_usd``)."""
+    dry_run: bool = False
+    """Plan every call on the mock provider and price it at the real models' prices."""
 
 
 @dataclass
@@ -111,12 +117,18 @@ class Run:
         providers: ProviderSet,
         cache: ResultCache | None,
         folder: RunFolder,
+        pricing: Pricing | None = None,
+        prior: dict[str, dict[str, Any]] | None = None,
+        previous: dict[str, Any] | None = None,
     ) -> None:
         self.tree = tree
         self.tree_id = tree_id
         self.inputs = inputs
         self.options = options
         self.registry = registry
+        self.pricing = pricing or Pricing.load()
+        self._prior = prior or {}
+        """Journal records of a run being resumed: instance key → its finished record."""
         self.providers = providers
         self.cache: ResultCache = cache if cache is not None else MemoryCache()
         self.folder = folder
@@ -142,6 +154,9 @@ class Run:
         self._halted = False
         self._started = 0.0
         self._started_wall = 0.0
+        self._previous = previous
+        """``run.json`` of the run being resumed."""
+        self._resumes = int(previous.get("resumes") or 0) + 1 if previous else 0
         self._lanes = {
             lane: asyncio.Semaphore(options.concurrency.get(lane, tree.limits.lane_limit(lane)))
             for lane in {
@@ -249,8 +264,15 @@ class Run:
             )
         )
 
-    def add_usage(self, usage: Usage) -> None:
+    @property
+    def budget_usd(self) -> float | None:
+        if self.options.budget_usd is not None:
+            return self.options.budget_usd
+        return self.limits.budget_usd
+
+    def add_usage(self, usage: Usage, cost: float = 0.0) -> None:
         self.usage = self.usage + usage
+        self.cost_usd += cost
         self._emit(ev.CostUpdate(run_id=self.id, total_usd=self.cost_usd, usage=self.usage))
 
     # -- selection ---------------------------------------------------------------------
@@ -280,6 +302,8 @@ class Run:
         self.status = "running"
         self._started = time.monotonic()
         self._started_wall = time.time()
+        if self._previous and self._previous.get("started_at"):
+            self._started_wall = float(self._previous["started_at"])
         self._write_run_json()
         self._emit(
             ev.RunStarted(
@@ -401,6 +425,10 @@ class Run:
             inst.signature = signature(
                 node_type.type_id, node_type.version, node.config, inst.plan, inst.key
             )
+            prior = self._prior.get(inst.key)
+            if prior is not None and prior.get("signature") == inst.signature:
+                self._restore(inst, prior)
+                return
             if self._use_cache(node):
                 hit = self.cache.get(inst.signature)
                 if hit is not None:
@@ -430,6 +458,12 @@ class Run:
             inst.state = "stopped"
             inst.ended_at = time.time()
             raise
+        except BudgetReached as exc:
+            inst.state = "stopped"
+            inst.ended_at = time.time()
+            self.instance_log(inst, str(exc), "warning")
+            self.stop(f"budget reached: {exc}")
+            return
         except GenarunError as exc:
             self._fail(inst, str(exc))
             return
@@ -442,6 +476,7 @@ class Run:
         inst.ended_at = time.time()
         inst.output = output
         inst.state = "done"
+        inst.fanned_out = self._fans_out(inst)
         self.folder.append_journal(inst.record())
         if node.cache and inst.signature:
             self.cache.put(
@@ -484,6 +519,7 @@ class Run:
         inst.cached_from = hit.run_id
         inst.state = "cached"
         inst.started_at = inst.ended_at = time.time()
+        inst.fanned_out = self._fans_out(inst)
         self.folder.append_journal(inst.record())
         self._emit(
             ev.InstanceCached(
@@ -491,6 +527,33 @@ class Run:
                 key=inst.key,
                 node_id=inst.node_id,
                 output=hit.output,
+                signature=inst.signature or "",
+            )
+        )
+        self._spawn_children(inst)
+
+    def _restore(self, inst: NodeInstance, record: dict[str, Any]) -> None:
+        """Take a finished instance of the run being resumed from its journal record."""
+        inst.output = record.get("output")
+        inst.state = record["state"]
+        inst.assets = list(record.get("assets") or [])
+        inst.cached_from = record.get("cached_from")
+        inst.started_at = record.get("started_at")
+        inst.ended_at = record.get("ended_at")
+        inst.attempts = int(record.get("attempts") or 0)
+        inst.calls = list(record.get("calls") or [])
+        inst.usage = Usage.model_validate(record.get("usage") or {})
+        inst.cost_usd = float(record.get("cost_usd") or 0.0)
+        inst.fanned_out = self._fans_out(inst)
+        inst.restored = True
+        self.usage = self.usage + inst.usage
+        self.cost_usd += inst.cost_usd
+        self._emit(
+            ev.InstanceCached(
+                run_id=self.id,
+                key=inst.key,
+                node_id=inst.node_id,
+                output=inst.output,
                 signature=inst.signature or "",
             )
         )
@@ -526,15 +589,21 @@ class Run:
             self._stop_reason = f"{inst.key} failed (on_error: stop)"
             self._cancel_all()
 
+    @staticmethod
+    def _fans_out(inst: NodeInstance) -> bool:
+        """Whether the children run once per item of this instance's output."""
+        node = inst.node
+        return (
+            node.fan_out and isinstance(inst.output, list) and any(c.enabled for c in node.children)
+        )
+
     def _spawn_children(self, inst: NodeInstance) -> None:
         node = inst.node
         if not node.children:
             return
         output = inst.output
-        enabled = [c for c in node.children if c.enabled]
         base = {k: v for k, v in inst.context.items() if k != "parent"}
-        if node.fan_out and isinstance(output, list) and enabled:
-            inst.fanned_out = True
+        if inst.fanned_out:
             for index, item in enumerate(output):
                 context = {
                     **base,
@@ -601,8 +670,7 @@ class Run:
         wall: float | None = None,
         counts: dict[str, int] | None = None,
     ) -> None:
-        self.folder.write(
-            "run.json",
+        self.folder.write_meta(
             {
                 "run_id": self.id,
                 "tree_id": self.tree_id,
@@ -621,5 +689,7 @@ class Run:
                 "engine_version": __version__,
                 "tree_hash": tree_hash(self.tree),
                 "stop_reason": self._stop_reason,
-            },
+                "resumes": self._resumes,
+                "pid": os.getpid() if wall is None else None,
+            }
         )

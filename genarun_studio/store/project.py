@@ -20,6 +20,7 @@ from pathlib import Path
 from genarun_studio.core.formats import save_tree
 from genarun_studio.core.tree import ID_PATTERN, Tree
 from genarun_studio.errors import RunError
+from genarun_studio.store.index import RunIndex
 from genarun_studio.store.runfolder import RunFolder
 
 __all__ = ["Project", "default_project_dir"]
@@ -38,8 +39,24 @@ def default_project_dir() -> Path:
 
 
 class Project:
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    """A project folder. ``index=False`` keeps no SQLite index (scratch runs, dry runs)."""
+
+    def __init__(self, root: str | os.PathLike[str], *, index: bool = True) -> None:
         self.root = Path(root).resolve()
+        self._use_index = index
+        self._index: RunIndex | None = None
+
+    @property
+    def index(self) -> RunIndex | None:
+        """The project's run index (``.genarun/index.sqlite``), opened on first use."""
+        if self._use_index and self._index is None:
+            self._index = RunIndex(self.root / ".genarun" / "index.sqlite")
+        return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
 
     def tree_dir(self, tree_id: str) -> Path:
         if not _ID.match(tree_id):
@@ -61,7 +78,9 @@ class Project:
                 (tree_dir / name).mkdir()
             except FileExistsError:
                 continue
-            return RunFolder.create(tree_dir / name, run_id=f"{tree_id}/{name}", tree=tree)
+            return RunFolder.create(
+                tree_dir / name, run_id=f"{tree_id}/{name}", tree=tree, index=self.index
+            )
         raise RunError(f"cannot find a free run folder name under {tree_dir}")
 
     def run_folder(self, run_id: str) -> RunFolder:
@@ -72,7 +91,7 @@ class Project:
         path = self.tree_dir(tree_id) / name
         if not path.is_dir():
             raise RunError(f"no run {run_id!r} in {self.root}")
-        return RunFolder(path, run_id=run_id)
+        return RunFolder(path, run_id=run_id, index=self.index)
 
     def update_latest(self, folder: RunFolder) -> None:
         """Replace ``latest/`` with a copy of ``folder`` (copy first, then swap)."""

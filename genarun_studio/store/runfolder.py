@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from genarun_studio.core.formats import dumps_tree
 from genarun_studio.core.tree import Tree
+from genarun_studio.store.index import RunIndex
 
 __all__ = ["RunFolder", "write_json_atomic"]
 
@@ -40,17 +41,27 @@ def write_json_atomic(path: Path, value: Any) -> None:
 
 
 class RunFolder:
-    def __init__(self, path: Path, run_id: str) -> None:
+    """A run's folder; with an ``index``, every journal line and ``run.json`` update is
+    also recorded in the project's SQLite index."""
+
+    def __init__(self, path: Path, run_id: str, index: RunIndex | None = None) -> None:
         self.path = path
         self.run_id = run_id
+        self.index = index
         self._journal: IO[str] | None = None
 
     @classmethod
-    def create(cls, path: Path, run_id: str, tree: Tree) -> RunFolder:
+    def create(
+        cls,
+        path: Path,
+        run_id: str,
+        tree: Tree,
+        index: RunIndex | None = None,
+    ) -> RunFolder:
         path.mkdir(parents=True, exist_ok=True)
         (path / "assets").mkdir(exist_ok=True)
         (path / "tree.json").write_text(dumps_tree(tree), encoding="utf-8")
-        return cls(path, run_id)
+        return cls(path, run_id, index)
 
     @property
     def assets(self) -> Path:
@@ -74,6 +85,14 @@ class RunFolder:
         line = json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":"))
         self._journal.write(line + "\n")
         self._journal.flush()
+        if self.index is not None:
+            self.index.record_instance(self.run_id, record, str(self.path))
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        """Write ``run.json`` (and its row in the index)."""
+        self.write("run.json", meta)
+        if self.index is not None:
+            self.index.record_run(meta, str(self.path))
 
     def read_journal(self) -> list[dict[str, Any]]:
         """Every complete journal line (a torn last line from a kill is ignored)."""

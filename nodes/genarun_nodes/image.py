@@ -31,6 +31,7 @@ class ImageNode(NodeType[ImageConfig]):
         profile = ctx.profile(config.profile)
         turns = render_turns(ctx, config.prompt)
         return {
+            "profile": config.profile,
             "provider": profile.provider,
             "model": config.model or profile.model,
             "params": {**profile.params, **config.params},
@@ -52,6 +53,6 @@ class ImageNode(NodeType[ImageConfig]):
                 params=plan["params"],
                 seed_key="image",
             ),
-            provider=plan["provider"],
+            profile=plan["profile"],
         )
         return ctx.save_asset(response.data, response.extension)

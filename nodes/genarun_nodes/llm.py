@@ -41,6 +41,7 @@ class _ChatNode(NodeType[LLMConfig]):
     def plan(self, ctx: NodeContext, config: LLMConfig) -> Plan:
         profile = ctx.profile(config.profile)
         return {
+            "profile": config.profile,
             "provider": profile.provider,
             "model": config.model or profile.model,
             "params": {**profile.params, **config.params},
@@ -83,7 +84,7 @@ class _ChatNode(NodeType[LLMConfig]):
                         shape=shape,
                         seed_key=f"turn{index}/ask{reask}",
                     ),
-                    provider=plan["provider"],
+                    profile=plan["profile"],
                 )
                 messages.append(Message(role="assistant", content=response.text))
                 try:

@@ -483,7 +483,7 @@ def test_render_value() -> None:
         "n": 5,
         "flag": True,
         "none": None,
-        "list": ["3", {"deep": "[deep]"}, 2.5],
+        "list": [3, {"deep": "[deep]"}, 2.5],  # a lone ${i} passes the value itself
         "tuple": ("Ada",),
     }
     assert render_value("${name}", CONTEXT) == "Ada"
@@ -642,3 +642,15 @@ def test_render_is_deterministic_for_a_seed(source: str, seed: int) -> None:
     assert first == second
     assert first_picks == second_picks
     assert parse(source).has_picks()
+
+
+def test_render_value_passes_a_sole_reference_through_as_its_value() -> None:
+    context = {"items": ["a", "b"], "obj": {"k": 1}, "name": "Ada"}
+    assert render_value("${items}", context) == ["a", "b"]
+    assert render_value({"x": "${obj}", "y": "hi ${name}"}, context) == {
+        "x": {"k": 1},
+        "y": "hi Ada",
+    }
+    assert render_value(" ${items}", context) == ' ["a", "b"]'
+    with pytest.raises(TemplateError, match="unknown variable 'missing'"):
+        render_value("${missing}", context)

@@ -1,0 +1,58 @@
+"""The layers hold: no Qt outside genarun_studio/qt/, heavy libraries imported lazily, and
+the code passes the project's linters (so CI enforces them)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+BIN = Path(sys.executable).parent
+
+
+def test_engine_cli_and_nodes_import_no_qt_and_nothing_heavy() -> None:
+    code = (
+        "import sys, json\n"
+        "import genarun_studio.cli, genarun_studio.engine, genarun_studio.core.formats\n"
+        "import genarun_studio.store, genarun_studio.providers.mock, genarun_nodes\n"
+        "from genarun_studio.core.registry import default_registry\n"
+        "default_registry()\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(result.stdout))
+    forbidden = {
+        "PySide6",
+        "NodeGraphQt",
+        "qasync",
+        "shiboken6",
+        "torch",
+        "open_clip",
+        "faiss",
+        "sentence_transformers",
+        "openai",
+        "PIL",
+    }
+    assert not loaded & forbidden
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    result = subprocess.run([str(BIN / "lint-imports")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_ruff_finds_nothing() -> None:
+    result = subprocess.run(
+        [str(BIN / "ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_mypy_strict_finds_nothing() -> None:
+    result = subprocess.run([str(BIN / "mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
