@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -100,6 +101,23 @@ def cli() -> None:
 )
 @click.option("--no-cache", is_flag=True, help="Take nothing from the cache.")
 @click.option(
+    "--budget",
+    type=click.FloatRange(min=0),
+    metavar="USD",
+    help="Stop before a call would pass this cost; the run stays resumable.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Resolve every template and print the calls and their estimated cost; call nothing.",
+)
+@click.option(
+    "--assume-items",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="With --dry-run: fan-out size for lists whose validation gives no item counts.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -119,13 +137,15 @@ def run(
     with_children: bool,
     force: tuple[str, ...],
     no_cache: bool,
+    budget: float | None,
+    dry_run: bool,
+    assume_items: int | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
     """Run TREE (a .genarun.json file, native or legacy) and write a run folder."""
     from genarun_studio.core.formats import load_tree
-    from genarun_studio.engine import Engine, RunOptions
-    from genarun_studio.store import Project, default_project_dir
+    from genarun_studio.engine import RunOptions
 
     given: dict[str, Any] = {}
     if inputs_file is not None:
@@ -142,30 +162,48 @@ def run(
         if not n.isdigit() or int(n) < 1:
             _fail(f"--concurrency {lane}={n}: the limit must be a whole number of at least 1")
         lanes[lane] = int(n)
+    if assume_items is not None and not dry_run:
+        _fail("--assume-items only makes sense with --dry-run")
     try:
         tree_model = load_tree(tree)
-        mock_provider = None
-        if mock_latency:
-            from genarun_studio.providers.mock import MockProvider
-
-            mock_provider = MockProvider(latency_s=mock_latency)
-        engine = Engine(
-            project=Project(project or default_project_dir()), mock_provider=mock_provider
-        )
+        engine = _engine(project, mock_latency=mock_latency, assume_items=assume_items)
         options = RunOptions(
             seed=seed,
-            mock=mock,
+            mock=mock or dry_run,
             targets=list(only),
             with_children=with_children,
             force=list(force),
             no_cache=no_cache,
             concurrency=lanes,
+            budget_usd=budget,
+            dry_run=dry_run,
         )
         prepared = engine.prepare(tree_model, given, options)
     except (TreeError, InputError, RunError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write the project folder: {exc}")
+    if dry_run:
+        _dry_run(prepared, as_json)
+    _execute(prepared, as_json=as_json, quiet=quiet)
+
+
+def _engine(
+    project: Path | None, *, mock_latency: float = 0.0, assume_items: int | None = None
+) -> Any:
+    from genarun_studio.engine import Engine
+    from genarun_studio.store import Project, default_project_dir
+
+    mock_provider = None
+    if mock_latency or assume_items is not None:
+        from genarun_studio.providers.mock import MockProvider
+
+        mock_provider = MockProvider(latency_s=mock_latency, default_items=assume_items)
+    return Engine(project=Project(project or default_project_dir()), mock_provider=mock_provider)
+
+
+def _execute(prepared: Any, *, as_json: bool, quiet: bool) -> NoReturn:
+    """Run a prepared run with live progress and Ctrl-C handling; exit with its status."""
     from genarun_studio.cli_progress import Progress
 
     progress = Progress(prepared, enabled=not quiet)
@@ -186,6 +224,43 @@ def run(
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
     sys.exit(STATUS_EXIT.get(summary.status, EXIT_FAILED))
+
+
+def _dry_run(prepared: Any, as_json: bool) -> NoReturn:
+    """Plan every call on the mock, price it at the real models' prices, print the bill."""
+    from genarun_studio.cli_reports import print_dry_run
+
+    summary = asyncio.run(prepared.wait())
+    rows = print_dry_run(prepared, summary, as_json=as_json)
+    shutil.rmtree(prepared.folder.path, ignore_errors=True)
+    sys.exit(EXIT_OK if rows is not None else EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The project folder holding the run.",
+)
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0),
+    metavar="USD",
+    help="A new budget for the rest of the run.",
+)
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON line on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No live progress.")
+def resume(
+    run_id: str, project: Path | None, budget: float | None, as_json: bool, quiet: bool
+) -> None:
+    """Continue RUN_ID (tree-id/timestamp) from its journal: finished nodes are not called
+    again; failed, stopped and unstarted ones run."""
+    try:
+        prepared = _engine(project).prepare_resume(run_id, budget_usd=budget)
+    except (TreeError, InputError, RunError) as exc:
+        _fail(str(exc))
+    _execute(prepared, as_json=as_json, quiet=quiet)
 
 
 @cli.command()
@@ -233,6 +308,120 @@ def validate(tree: Path, as_json: bool) -> None:
             click.echo(f"{tree}: {problem}", err=True)
         count = sum(1 for _ in model.walk())
         click.echo(f"{tree}: valid ({count} nodes, {len(problems)} warning(s))")
+
+
+@cli.group()
+def runs() -> None:
+    """The run history of a project (from its index)."""
+
+
+def _project(project: Path | None) -> Any:
+    from genarun_studio.store import Project, default_project_dir
+
+    return Project(project or default_project_dir())
+
+
+_PROJECT_OPTION = click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The project folder (default: $GENARUN_PROJECT or the user data folder).",
+)
+
+
+def _run_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An index row as the JSON ``genarun runs`` prints."""
+    from genarun_studio.store.history import effective_status
+
+    return {
+        "run_id": row["run_id"],
+        "tree": row["tree_id"],
+        "tree_name": row["tree_name"],
+        "status": effective_status(row),
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "duration_s": row["wall_s"],
+        "instances": {
+            "total": row["total"],
+            "done": row["done"],
+            "cached": row["cached"],
+            "failed": row["failed"],
+            "skipped": row["skipped"],
+        },
+        "tokens": {
+            "input": row["input_tokens"],
+            "output": row["output_tokens"],
+            "images": row["images"],
+        },
+        "cost_usd": row["cost_usd"],
+        "mock": bool(row["mock"]),
+        "seed": row["seed"],
+        "run_dir": row["run_dir"],
+    }
+
+
+@runs.command("list")
+@click.option("--tree", "tree_id", metavar="ID", help="Only runs of this tree.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N runs.")
+@_PROJECT_OPTION
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, newest first.")
+def runs_list(tree_id: str | None, limit: int | None, project: Path | None, as_json: bool) -> None:
+    """Runs, newest first: status, duration, instances, tokens, cost."""
+    from genarun_studio.cli_reports import print_runs
+
+    index = _project(project).index
+    rows = [_run_row(r) for r in index.runs(tree_id=tree_id, limit=limit)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+    elif rows:
+        print_runs(
+            [
+                {**r, "status": s["status"]}
+                for r, s in zip(index.runs(tree_id=tree_id, limit=limit), rows, strict=True)
+            ]
+        )
+    else:
+        click.echo("no runs yet in this project", err=True)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@_PROJECT_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def runs_show(run_id: str, project: Path | None, as_json: bool) -> None:
+    """One run: per-node instances, timings, tokens, cost, retries, and its assets."""
+    from genarun_studio.cli_reports import print_run
+
+    index = _project(project).index
+    row = index.run(run_id)
+    if row is None:
+        _fail(f"no run {run_id!r} in the project's index (try: genarun runs list)")
+    nodes = index.node_stats(run_id)
+    assets = sorted({a for i in index.instances(run_id) for a in json.loads(i["assets_json"])})
+    if as_json:
+        click.echo(
+            json.dumps({**_run_row(row), "nodes": nodes, "assets": assets}, ensure_ascii=False)
+        )
+    else:
+        print_run({**row, "status": _run_row(row)["status"]}, nodes, assets)
+
+
+@runs.command("rebuild")
+@click.argument("run_id", required=False)
+@_PROJECT_OPTION
+def runs_rebuild(run_id: str | None, project: Path | None) -> None:
+    """Rebuild RUN_ID's output.json and logs.json from its journal; with no RUN_ID, rebuild
+    the project's index from every run folder."""
+    from genarun_studio.store.rebuild import rebuild_index, rebuild_run
+
+    proj = _project(project)
+    try:
+        if run_id:
+            rebuild_run(proj.run_folder(run_id))
+            click.echo(f"rebuilt output.json and logs.json of {run_id}")
+        else:
+            click.echo(f"rebuilt the index from {rebuild_index(proj)} run folder(s)")
+    except RunError as exc:
+        _fail(str(exc))
 
 
 @cli.command()

@@ -19,7 +19,8 @@ How fields map (choices where the original was loose):
   ``profile``; any other name becomes ``model``. The other settings become ``params``
   (``size``/``quality`` of an image node become its config fields).
 * ``{prefix, template, suffix}``: the original joined the non-empty parts with a space, so
-  the native turn's prefix gets a trailing space and its suffix a leading one.
+  the native turn's prefix gets a trailing space and its suffix a leading one (unless it
+  already ends or starts with whitespace).
 * ``validation.required`` is a list of keys; ``required: true`` (the original's "must not
   be empty") has no native rule and is kept in ``meta.legacy.validation``, as is any
   validation of an image node.
@@ -363,11 +364,17 @@ def _turn(turn: LegacyTurn) -> dict[str, Any]:
     out: dict[str, Any] = {"template": turn.template}
     if turn.system is not None:
         out["system"] = turn.system
-    # The original joined the non-empty parts of prefix + template + suffix with a space.
-    if turn.prefix:
-        out["prefix"] = turn.prefix + " " if turn.template or turn.suffix else turn.prefix
-    if turn.suffix:
-        out["suffix"] = " " + turn.suffix if turn.template else turn.suffix
+    # The original joined the non-empty parts of prefix + template + suffix with a space
+    # (no second space where a part already ends or starts with whitespace).
+    prefix, suffix = turn.prefix, turn.suffix
+    if prefix and (turn.template or suffix) and not prefix[-1].isspace():
+        prefix += " "
+    if suffix and turn.template and not suffix[0].isspace():
+        suffix = " " + suffix
+    if prefix:
+        out["prefix"] = prefix
+    if suffix:
+        out["suffix"] = suffix
     if turn.parseJson:
         out["parse_json"] = True
     return out

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from genarun_studio import __version__
 from genarun_studio.core.formats import dumps_tree
 from genarun_studio.core.nodetype import NodeType
+from genarun_studio.core.outputs import build_output
 from genarun_studio.core.registry import Registry
 from genarun_studio.core.tree import Node, RunLimits, Tree
 from genarun_studio.engine import events as ev
@@ -38,7 +39,6 @@ from genarun_studio.engine.cache import CachedResult, MemoryCache, ResultCache, 
 from genarun_studio.engine.context import InstanceContext
 from genarun_studio.engine.cost import Pricing
 from genarun_studio.engine.instance import NodeInstance, child_key
-from genarun_studio.engine.outputs import build_output
 from genarun_studio.errors import BudgetReached, GenarunError, RunError
 from genarun_studio.providers.base import Usage
 from genarun_studio.providers.registry import ProviderSet
@@ -649,6 +649,8 @@ class Run:
                 },
             )
             self._write_run_json(wall, counts)
+            if self.status == "finished" and not self.options.dry_run:
+                self.folder.publish_latest()
         finally:
             await self.providers.aclose()
         summary = RunSummary(

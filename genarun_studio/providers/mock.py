@@ -148,13 +148,17 @@ class MockProvider(Provider):
     name = "mock"
     is_mock = True
 
-    def __init__(self, *, latency_s: float = 0.0, fail_rate: float = 0.0) -> None:
+    def __init__(
+        self, *, latency_s: float = 0.0, fail_rate: float = 0.0, default_items: int | None = None
+    ) -> None:
         if not latency_s >= 0.0:
             raise ValueError(f"latency_s must be >= 0, got {latency_s!r}")
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be within [0, 1], got {fail_rate!r}")
         self.latency_s = latency_s
         self.fail_rate = fail_rate
+        self.default_items = default_items
+        """Array length when the shape gives no counts (a dry run's ``--assume-items``)."""
         self._attempts: dict[str, int] = {}
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
@@ -168,6 +172,12 @@ class MockProvider(Provider):
         ``max_items``, else 3. Usage is estimated as ceil(words * 1.3).
         """
         await self._simulate(f"chat\x00{request.seed_key}")
+        shape = request.shape
+        if self.default_items is not None and shape.min_items is None and shape.max_items is None:
+            n = self.default_items
+            request = request.model_copy(
+                update={"shape": shape.model_copy(update={"min_items": n, "max_items": n})}
+            )
         text = _chat_answer(request)
         usage = Usage(
             input_tokens=_estimate_tokens(" ".join(m.content for m in request.messages)),

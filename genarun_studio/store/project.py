@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -92,18 +90,3 @@ class Project:
         if not path.is_dir():
             raise RunError(f"no run {run_id!r} in {self.root}")
         return RunFolder(path, run_id=run_id, index=self.index)
-
-    def update_latest(self, folder: RunFolder) -> None:
-        """Replace ``latest/`` with a copy of ``folder`` (copy first, then swap)."""
-        tree_dir = folder.path.parent
-        tmp = Path(tempfile.mkdtemp(prefix=".latest-", dir=tree_dir))
-        try:
-            shutil.copytree(folder.path, tmp, dirs_exist_ok=True)
-            latest = tree_dir / "latest"
-            old = tree_dir / f".latest-old-{os.getpid()}"
-            if latest.exists():
-                latest.rename(old)
-            tmp.rename(latest)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)

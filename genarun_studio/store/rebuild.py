@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from genarun_studio.core.formats import loads_tree
-from genarun_studio.engine.outputs import output_from_records
+from genarun_studio.core.outputs import output_from_records
 from genarun_studio.store.project import Project
 from genarun_studio.store.runfolder import RunFolder
 

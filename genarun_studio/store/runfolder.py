@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Any
@@ -38,6 +39,13 @@ def write_json_atomic(path: Path, value: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 class RunFolder:
@@ -81,6 +89,7 @@ class RunFolder:
     def append_journal(self, record: dict[str, Any]) -> None:
         """Append one line and flush it to the OS before returning."""
         if self._journal is None:
+            self._repair_journal()
             self._journal = open(self.path / "journal.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         line = json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":"))
         self._journal.write(line + "\n")
@@ -93,6 +102,16 @@ class RunFolder:
         self.write("run.json", meta)
         if self.index is not None:
             self.index.record_run(meta, str(self.path))
+
+    def _repair_journal(self) -> None:
+        """Cut a torn last line (a kill mid-write) so that appended lines stay readable."""
+        path = self.path / "journal.jsonl"
+        if not path.exists():
+            return
+        with open(path, "rb+") as fh:
+            data = fh.read()
+            if data and not data.endswith(b"\n"):
+                fh.truncate(data.rfind(b"\n") + 1)
 
     def read_journal(self) -> list[dict[str, Any]]:
         """Every complete journal line (a torn last line from a kill is ignored)."""
@@ -115,6 +134,21 @@ class RunFolder:
 
     def read(self, name: str) -> Any:
         return json.loads((self.path / name).read_text(encoding="utf-8"))
+
+    def publish_latest(self) -> None:
+        """Make ``../latest`` a copy of this run (files hard-linked where the disk allows)."""
+        tree_dir = self.path.parent
+        tmp = Path(tempfile.mkdtemp(prefix=".latest-", dir=tree_dir))
+        try:
+            shutil.copytree(self.path, tmp, dirs_exist_ok=True, copy_function=_link_or_copy)
+            latest = tree_dir / "latest"
+            old = tree_dir / f".latest-old-{os.getpid()}"
+            if latest.exists():
+                latest.rename(old)
+            tmp.rename(latest)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def close(self) -> None:
         if self._journal is not None:

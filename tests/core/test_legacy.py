@@ -212,6 +212,23 @@ def test_prefix_and_suffix_are_joined_with_a_space_as_the_original_did() -> None
     assert joined == "For the series Seaside describe five photos as JSON objects."
 
 
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ({"prefix": "A", "template": "b", "suffix": "c"}, "A b c"),
+        ({"prefix": "A\n", "template": "b", "suffix": " c"}, "A\nb c"),
+        ({"prefix": "A", "suffix": "c"}, "A c"),
+        ({"template": "b", "suffix": "c"}, "b c"),
+        ({"prefix": "A", "template": "b"}, "A b"),
+        ({"prefix": "A"}, "A"),
+    ],
+)
+def test_prompt_parts_join_like_the_original(prompt: dict[str, str], expected: str) -> None:
+    doc = {"type": "text", "outputKey": "t", "config": {"prompt": prompt}}
+    (turn,) = tree_from_data(doc).nodes[0].config["prompt"]
+    assert turn.get("prefix", "") + turn["template"] + turn.get("suffix", "") == expected
+
+
 def test_converted_tree_has_no_problems() -> None:
     tree = tree_from_data(PHOTO_SHOW)
     assert check_tree(tree, default_registry()) == []

@@ -43,6 +43,8 @@ class ScriptedProvider(Provider):
         self.rules: dict[str, Answer] = {}
         self.gates: dict[str, asyncio.Event] = {}
         self.calls: list[ChatRequest | ImageRequest] = []
+        self.usage = Usage(input_tokens=10, output_tokens=5)
+        """What answers from ``rules`` report."""
         self.in_flight = 0
         self.max_in_flight = 0
         self.started = asyncio.Event()
@@ -80,7 +82,7 @@ class ScriptedProvider(Provider):
                 answer = rule(request)
                 if isinstance(answer, BaseException):
                     raise answer
-                return ChatResponse(text=answer, usage=Usage(input_tokens=10, output_tokens=5))
+                return ChatResponse(text=answer, usage=self.usage)
             return await self.mock.chat(request)
         finally:
             self.in_flight -= 1
