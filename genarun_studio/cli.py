@@ -282,13 +282,13 @@ def validate(tree: Path, as_json: bool) -> None:
                 )
             )
         _fail(str(exc))
-    problems = check_tree(model, default_registry())
-    if model.source_format == "legacy":
-        from dataclasses import replace
+    from dataclasses import replace
 
-        from genarun_studio.core.legacy import legacy_path
+    from genarun_studio.core.formats import source_path
 
-        problems = [replace(p, path=legacy_path(p.path)) for p in problems]
+    problems = [
+        replace(p, path=source_path(model, p.path)) for p in check_tree(model, default_registry())
+    ]
     if as_json:
         click.echo(
             json.dumps(

@@ -40,6 +40,7 @@ __all__ = [
     "pydantic_problems",
     "save_tree",
     "slug_of",
+    "source_path",
     "tree_from_data",
 ]
 
@@ -67,9 +68,9 @@ def _too_deep(data: Any) -> str | None:
                         stack.append(
                             (kid, f"{path}.{key}[{i}]" if path else f"{key}[{i}]", depth + 1)
                         )
-        elif isinstance(value, list):
+        elif isinstance(value, list) and depth == 0:  # a legacy file's bare generation list
             for i, kid in enumerate(value):
-                stack.append((kid, f"{path}[{i}]", depth + 1))
+                stack.append((kid, f"[{i}]", depth + 1))
     return None
 
 
@@ -159,24 +160,17 @@ def tree_from_data(
     deep = _json_too_deep(data)
     if deep is not None:
         raise TreeError(file, [(deep, f"nests JSON deeper than {MAX_JSON_DEPTH} levels")])
-    legacy = is_legacy(data)
-    original = data
-    wrapped = legacy and wrap_legacy(data) is not data
+    shape = _legacy_shape(data)
 
     def file_path(native: str) -> str:
         """A problem's path in the terms of the file actually read."""
-        if not legacy:
-            return native
-        path = legacy_path(native)
-        return _unwrap_path(path, original) if wrapped else path
+        return native if shape is None else _unwrap_path(legacy_path(native), shape)
 
-    if legacy:
+    if shape is not None:
         try:
             project = LegacyProject.model_validate(wrap_legacy(data))
         except ValidationError as exc:
-            problems = pydantic_problems(exc)
-            if wrapped:
-                problems = [(_unwrap_path(p, data), m) for p, m in problems]
+            problems = [(_unwrap_path(p, shape), m) for p, m in pydantic_problems(exc)]
             raise TreeError(file, problems) from None
         data = convert_legacy(project)
     elif isinstance(data, list):  # pragma: no cover - is_legacy takes every list
@@ -189,19 +183,41 @@ def tree_from_data(
         tree = Tree.model_validate(data, strict=True)
     except ValidationError as exc:
         raise TreeError(file, [(file_path(p), m) for p, m in pydantic_problems(exc)]) from None
-    if legacy:
+    if shape is not None:
         tree._source_format = "legacy"
+        tree._legacy_shape = shape
     errors = [p for p in check_tree(tree, registry or default_registry()) if p.severity == "error"]
     if errors:
         raise TreeError(file, [(file_path(p.path), p.message) for p in errors])
     return tree
 
 
-def _unwrap_path(path: str, data: Any) -> str:
-    """Paths inside the project wrapper we added, as paths of the file actually read."""
+def source_path(tree: Tree, native_path: str) -> str:
+    """A native JSON path (e.g. of a :func:`check_tree` problem) in the terms of the file the
+    tree was read from: ``nodes[0].children[1].output_key`` is ``[0].generations[1].outputKey``
+    in a legacy file that is a bare list of generations. Native trees keep the path."""
+    shape = tree._legacy_shape
+    if tree.source_format != "legacy" or shape is None:
+        return native_path
+    return _unwrap_path(legacy_path(native_path), shape)
+
+
+def _legacy_shape(data: Any) -> str | None:
+    """None for a native document, else which form of legacy file it is."""
+    if not is_legacy(data):
+        return None
     if isinstance(data, list):
+        return "list"
+    return "project" if wrap_legacy(data) is data else "generation"
+
+
+def _unwrap_path(path: str, shape: str) -> str:
+    """A path in the project we wrapped a legacy file in, as a path of the file itself."""
+    if shape == "list":
         return path.replace("generations", "", 1)
-    return path.replace("generations[0]", "", 1).lstrip(".")
+    if shape == "generation":
+        return path.replace("generations[0]", "", 1).lstrip(".")
+    return path
 
 
 def load_tree(path: str | os.PathLike[str], registry: Registry | None = None) -> Tree:

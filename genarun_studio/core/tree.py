@@ -140,6 +140,9 @@ class Tree(_Model):
     nodes: list[Node] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
     _source_format: str = PrivateAttr("native")
+    _legacy_shape: str | None = PrivateAttr(None)
+    """For a legacy tree: ``project``, ``list`` (a bare list of generations) or
+    ``generation`` (one generation), so problem paths can be given in the file's terms."""
 
     @property
     def source_format(self) -> str:

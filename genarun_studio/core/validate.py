@@ -60,7 +60,7 @@ def check_tree(tree: Tree, registry: Registry) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     inputs = set(tree.inputs)
-    # (node, path, names visible to it, output scope id, parent fans out)
+    # (node, path, names visible to it, output scope: which object of output.json it writes)
     stack: list[tuple[Node, str, frozenset[str], str]] = [
         (n, f"nodes[{i}]", frozenset(inputs), "") for i, n in reversed(list(enumerate(tree.nodes)))
     ]

@@ -21,9 +21,13 @@ if TYPE_CHECKING:
 __all__ = ["CachedResult", "MemoryCache", "ProjectCache", "ResultCache", "signature"]
 
 
-def signature(type_id: str, version: int, config: Any, plan: Any, key: str) -> str:
+def signature(
+    type_id: str, version: int, config: Any, plan: Any, key: str, *, mock: bool = False
+) -> str:
+    """The instance's cache key. Mock answers never stand in for real ones: ``mock`` is part
+    of it, so a run after a ``--mock`` try-out calls the real model."""
     payload = json.dumps(
-        {"type": type_id, "v": version, "config": config, "plan": plan, "key": key},
+        {"type": type_id, "v": version, "config": config, "plan": plan, "key": key, "mock": mock},
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),

@@ -423,7 +423,12 @@ class Run:
             ctx = InstanceContext(self, inst)
             inst.plan = node_type.plan(ctx, config)
             inst.signature = signature(
-                node_type.type_id, node_type.version, node.config, inst.plan, inst.key
+                node_type.type_id,
+                node_type.version,
+                node.config,
+                inst.plan,
+                inst.key,
+                mock=self.mock,
             )
             prior = self._prior.get(inst.key)
             if prior is not None and prior.get("signature") == inst.signature:

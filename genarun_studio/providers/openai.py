@@ -251,12 +251,15 @@ class OpenAIProvider(Provider):
             data = await self._download(item.url)
         else:
             raise ProviderError(f"{self.host} answered with neither b64_json nor url for the image")
-        extension = await asyncio.to_thread(_image_extension, data)
-        if extension is None:
+        kind = await asyncio.to_thread(_image_format, data)
+        if kind is None:
             raise ProviderError(
                 f"{self.host}: the image endpoint returned data that is not an image "
                 f"({len(data)} bytes)"
             )
+        extension = _IMAGE_EXTENSIONS.get(kind)
+        if extension is None:
+            raise ProviderError(f"{self.host}: the image endpoint returned a {kind} image")
         return ImageResponse(
             data=data,
             extension=extension,
@@ -536,13 +539,16 @@ def _describe(exc: BaseException) -> str:
 
 
 def _server_message(body: object) -> str:
-    """The error message an endpoint sent (OpenAI's ``{"error": {"message": ...}}`` or text)."""
+    """The error message an endpoint sent, redacted and clipped ("" when there is none).
+
+    The SDK passes the body's ``error`` member when there is one (OpenAI's
+    ``{"error": {"message": ...}}``); other servers send ``detail``, ``message`` or text.
+    """
     if isinstance(body, Mapping):
         inner = body.get("error", body)
         message = inner.get("message") if isinstance(inner, Mapping) else inner
-        if message is None:
-            message = body.get("detail") or body.get("message")
-        text = message if isinstance(message, str) else json.dumps(message, default=str)
+        message = message or body.get("detail") or body.get("message")
+        text = message if isinstance(message, str) else json.dumps(body, default=str)
     elif isinstance(body, str):
         text = body
     else:
@@ -576,8 +582,8 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
-def _image_extension(data: bytes) -> str | None:
-    """``png``/``jpeg``/``webp``/``gif`` when Pillow verifies ``data`` as such, else None."""
+def _image_format(data: bytes) -> str | None:
+    """Pillow's name for the format of ``data`` (``PNG``, ``JPEG``, ...) once it verifies."""
     from PIL import Image
 
     try:
@@ -586,4 +592,4 @@ def _image_extension(data: bytes) -> str | None:
             image.verify()
     except Exception:  # Pillow signals bad data with many exception types
         return None
-    return _IMAGE_EXTENSIONS.get(kind or "")
+    return kind or None

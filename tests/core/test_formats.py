@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from genarun_studio.core.formats import (
     MAX_DEPTH,
+    MAX_FILE_BYTES,
     MAX_JSON_DEPTH,
     dumps_tree,
     format_loc,
@@ -498,6 +499,16 @@ def test_a_directory_is_a_tree_error(tmp_path: Path) -> None:
         load_tree(folder)
     assert info.value.file == str(folder)
     assert "folder" in str(info.value)
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "big.genarun.json"
+    with big.open("wb") as fh:
+        fh.truncate(MAX_FILE_BYTES + 1)  # sparse: no 64 MiB written to disk
+    with pytest.raises(TreeError) as info:
+        load_tree(big)
+    assert info.value.file == str(big)
+    assert "64 MiB" in str(info.value)
 
 
 def test_a_path_with_a_nul_character_is_a_tree_error() -> None:

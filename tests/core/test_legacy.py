@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from genarun_studio.core.formats import dumps_tree, load_tree, loads_tree, save_tree, tree_from_data
+from genarun_studio.core.formats import (
+    dumps_tree,
+    load_tree,
+    loads_tree,
+    save_tree,
+    source_path,
+    tree_from_data,
+)
 from genarun_studio.core.legacy import identifier, is_legacy, legacy_path, wrap_legacy
 from genarun_studio.core.registry import default_registry
 from genarun_studio.core.tree import Tree
@@ -519,6 +526,22 @@ def test_legacy_models_of_the_wrong_type_are_an_error_at_the_model() -> None:
     error = legacy_error({"models": {"text": 4}, "generations": []})
     assert paths(error) == ["models"]
     assert "'text'" in str(error)
+
+
+def test_warning_paths_in_the_terms_of_the_file_read() -> None:
+    gen = {"type": "text", "outputKey": "a", "config": {"prompt": "${zz}"}}
+    native = "nodes[0].config.prompt[0].template"
+    for doc, expected in [
+        ({"generations": [gen]}, "generations[0].config.prompt[0].template"),
+        ([gen], "[0].config.prompt[0].template"),
+        (gen, "config.prompt[0].template"),
+    ]:
+        tree = tree_from_data(doc)
+        (problem,) = check_tree(tree, default_registry())
+        assert problem.path == native
+        assert source_path(tree, problem.path) == expected
+    native_tree = loads_tree(dumps_tree(tree_from_data(gen)))
+    assert source_path(native_tree, native) == native
 
 
 def test_legacy_path_translates_native_words() -> None:

@@ -141,3 +141,11 @@ async def test_a_budget_stops_the_run_before_it_is_passed_and_resume_goes_on(
     assert (await resumed.wait()).status == "finished"
     assert len(provider.calls) == 4
     assert resumed.cost_usd == pytest.approx(4 * 0.00045)
+
+
+async def test_mock_answers_never_stand_in_for_real_ones(tmp_path: Path) -> None:
+    await Engine(project=Project(tmp_path)).run(TREE, options=RunOptions(mock=True, seed=4))
+    provider = ScriptedProvider()
+    summary = await scripted_engine(tmp_path, provider).run(TREE, options=RunOptions(seed=4))
+    assert summary.counts == {"done": 8}
+    assert len(provider.calls) == 8

@@ -15,9 +15,6 @@ import pytest
 from tests.keyring_memory import MemoryKeyring
 from tests.providers.openai_server import OpenAIServer, running_server
 
-FAKE_KEY = "sk-test-SECRET-123456789"
-"""A recognisable fake API key: tests assert it never shows up where it must not."""
-
 _OPENAI_ENV = (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",

@@ -40,7 +40,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
@@ -48,14 +48,22 @@ from typing import Any, Literal
 from PIL import Image
 
 __all__ = [
+    "CHAT_PATH",
+    "EMBEDDINGS_PATH",
+    "FAKE_KEY",
+    "IMAGES_PATH",
     "OpenAIServer",
     "RecordedRequest",
     "Reply",
     "closed_port_url",
     "embedding_for",
+    "image_bytes",
     "png_bytes",
     "running_server",
 ]
+
+FAKE_KEY = "sk-test-SECRET-123456789"
+"""A recognisable fake API key: tests assert it never shows up where it must not."""
 
 CHAT_PATH = "/v1/chat/completions"
 IMAGES_PATH = "/v1/images/generations"
@@ -114,7 +122,9 @@ class Reply:
         return json.dumps(self.body).encode("utf-8")
 
 
-def png_bytes(width: int = 4, height: int = 4, color: tuple[int, int, int] = (200, 60, 30)) -> bytes:
+def png_bytes(
+    width: int = 4, height: int = 4, color: tuple[int, int, int] = (200, 60, 30)
+) -> bytes:
     """A small valid PNG."""
     return image_bytes("PNG", width, height, color)
 
@@ -154,8 +164,8 @@ class OpenAIServer:
     def __init__(self) -> None:
         self.latency: float = 0.0
         """Seconds every request waits before it is answered."""
-        self.chat_answer: str | Callable[[RecordedRequest], str | None] = (
-            lambda request: f"answer to: {request.last_user()}"
+        self.chat_answer: str | Callable[[RecordedRequest], str | None] = lambda request: (
+            f"answer to: {request.last_user()}"
         )
         self.finish_reason: str = "stop"
         self.image_form: Literal["b64_json", "url"] = "b64_json"
@@ -185,7 +195,7 @@ class OpenAIServer:
         self._httpd = _HTTPServer(self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             name="openai-test-server",
             daemon=True,
         )
@@ -369,7 +379,9 @@ class OpenAIServer:
 
     def _chat(self, request: RecordedRequest) -> Reply:
         body = request.body
-        answer = self.chat_answer if isinstance(self.chat_answer, str) else self.chat_answer(request)
+        answer = (
+            self.chat_answer if isinstance(self.chat_answer, str) else self.chat_answer(request)
+        )
         prompt_tokens = sum(_words(str(m.get("content", ""))) for m in body.get("messages", []))
         completion_tokens = _words(answer or "")
         return Reply(
@@ -467,10 +479,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients hanging up (e.g. after a timeout) are expected; stay quiet."""
@@ -478,6 +488,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server: _HTTPServer
 
     def do_GET(self) -> None:
