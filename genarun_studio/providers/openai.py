@@ -511,8 +511,12 @@ class OpenAIProvider(Provider):
 
 
 def openai_factory(profile: ModelProfile) -> Provider:
-    """The :data:`~genarun_studio.providers.registry.ProviderFactory` for ``openai``."""
-    return OpenAIProvider.from_profile(profile)
+    """The :data:`~genarun_studio.providers.registry.ProviderFactory` for ``openai``.
+
+    The HTTP timeout is a generous backstop: the engine bounds every attempt with the
+    tree's ``limits.timeout_s``, which may be longer than any fixed client default.
+    """
+    return OpenAIProvider.from_profile(profile, timeout=3600.0)
 
 
 def _message_param(message: Message) -> ChatCompletionMessageParam:

@@ -1,0 +1,423 @@
+"""An editable tree: the model behind the editor, Qt-free.
+
+Views subscribe with :meth:`TreeDocument.subscribe` and change the tree only through the
+document's methods; each method records how to undo itself, so undo / redo work the same in
+the editor, in tests and in scripts. Every change says which node it touched, so a canvas
+can update one item instead of redrawing a thousand.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genarun_studio.core.formats import load_tree, save_tree
+from genarun_studio.core.registry import Registry, default_registry
+from genarun_studio.core.tree import Node, Tree
+from genarun_studio.core.validate import Problem, check_tree
+from genarun_studio.errors import GenarunError
+
+__all__ = ["Change", "EditError", "TreeDocument"]
+
+_SUFFIX = re.compile(r"^(.*?)(?:_(\d+))?$")
+
+
+class EditError(GenarunError):
+    """An edit the tree cannot take (a second parent, a cycle, an unknown node)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed: ``kind`` is ``added``, ``removed``, ``moved`` (new parent), ``edited``
+    (fields or config), ``ui`` (position, colour), ``reset`` (everything) or ``saved``."""
+
+    kind: str
+    node_id: str | None = None
+    fields: tuple[str, ...] = ()
+
+
+@dataclass
+class _Step:
+    label: str
+    undo: Callable[[], None]
+    redo: Callable[[], None]
+    merge_key: tuple[Any, ...] | None = None
+
+
+@dataclass
+class _History:
+    done: list[_Step] = field(default_factory=list)
+    undone: list[_Step] = field(default_factory=list)
+    clean_index: int | None = 0
+
+
+class TreeDocument:
+    """A tree, where it lives on disk, whether it has unsaved changes, and its history."""
+
+    def __init__(
+        self,
+        tree: Tree | None = None,
+        path: str | os.PathLike[str] | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        self.tree = tree if tree is not None else Tree(name="Untitled")
+        self.path = Path(path) if path is not None else None
+        self.registry = registry or default_registry()
+        self._subscribers: list[Callable[[Change], None]] = []
+        self._history = _History()
+        self._problems: list[Problem] | None = None
+        self._applying = False
+
+    # -- files -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        registry: Registry | None = None,
+    ) -> TreeDocument:
+        """Load a native or legacy file; a legacy file keeps no path (saving asks where)."""
+        tree = load_tree(path, registry)
+        doc = cls(tree, path if tree.source_format == "native" else None, registry)
+        doc.source_path = Path(path)
+        return doc
+
+    source_path: Path | None = None
+    """The file the document was read from (a legacy file is saved elsewhere, as native)."""
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise EditError("the tree has no file yet: choose where to save it")
+        save_tree(self.tree, target)
+        self.path = target
+        self._history.clean_index = len(self._history.done)
+        self._emit(Change("saved"))
+        return target
+
+    @property
+    def dirty(self) -> bool:
+        return self._history.clean_index != len(self._history.done)
+
+    @property
+    def title(self) -> str:
+        name = self.tree.name or (self.path.stem if self.path else "Untitled")
+        return f"{name}{' *' if self.dirty else ''}"
+
+    # -- observing ---------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[Change], None]) -> Callable[[], None]:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _emit(self, change: Change) -> None:
+        if change.kind != "saved":
+            self._problems = None
+        for callback in list(self._subscribers):
+            callback(change)
+
+    def problems(self) -> list[Problem]:
+        """Errors and warnings of the current tree (cached until the next change)."""
+        if self._problems is None:
+            self._problems = check_tree(self.tree, self.registry)
+        return self._problems
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self.tree.node(node_id)
+        except KeyError:
+            raise EditError(f"no node {node_id!r} in the tree") from None
+
+    def parent_id(self, node_id: str) -> str | None:
+        return self.tree.parents().get(node_id)
+
+    def _siblings(self, parent_id: str | None) -> list[Node]:
+        return self.tree.nodes if parent_id is None else self.node(parent_id).children
+
+    def new_id(self, base: str) -> str:
+        """An unused id from ``base`` (``article``, ``article_2``, ...)."""
+        base = re.sub(r"[^A-Za-z0-9_-]+", "_", base).strip("_") or "node"
+        if not re.match(r"[A-Za-z_]", base):
+            base = f"n_{base}"
+        used = {n.id for n in self.tree.walk()}
+        stem = _SUFFIX.match(base).group(1) or base  # type: ignore[union-attr]
+        if base not in used:
+            return base[:64]
+        n = 2
+        while f"{stem}_{n}" in used:
+            n += 1
+        return f"{stem[:58]}_{n}"
+
+    # -- history -----------------------------------------------------------------------------
+
+    def _do(self, step: _Step) -> None:
+        step.redo()
+        history = self._history
+        last = history.done[-1] if history.done else None
+        mergeable = (
+            step.merge_key is not None
+            and last is not None
+            and last.merge_key == step.merge_key
+            and history.clean_index != len(history.done)
+        )
+        if mergeable and last is not None:
+            history.done[-1] = _Step(step.label, last.undo, step.redo, step.merge_key)
+        else:
+            history.done.append(step)
+        if history.clean_index is not None and history.clean_index > len(history.done):
+            history.clean_index = None
+        history.undone.clear()
+
+    def undo(self) -> str | None:
+        """Undo the last edit; returns its label (None when there is nothing to undo)."""
+        if not self._history.done:
+            return None
+        step = self._history.done.pop()
+        step.undo()
+        self._history.undone.append(step)
+        return step.label
+
+    def redo(self) -> str | None:
+        if not self._history.undone:
+            return None
+        step = self._history.undone.pop()
+        step.redo()
+        self._history.done.append(step)
+        return step.label
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._history.done)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._history.undone)
+
+    # -- edits -------------------------------------------------------------------------------
+
+    def add_node(
+        self,
+        type_id: str,
+        parent_id: str | None = None,
+        *,
+        node_id: str | None = None,
+        config: dict[str, Any] | None = None,
+        title: str = "",
+        ui: dict[str, Any] | None = None,
+        index: int | None = None,
+    ) -> Node:
+        """A new node of ``type_id`` under ``parent_id`` (a root when None)."""
+        node_type = self.registry.get(type_id)
+        if parent_id is not None:
+            self.node(parent_id)
+        node = Node(
+            id=node_id or self.new_id(type_id.replace("-", "_")),
+            type=type_id,
+            title=title or node_type.title,
+            config=config or _starter_config(type_id),
+            ui=ui or {},
+        )
+        self.insert(copy.deepcopy(node), parent_id, index, label=f"add {node.id}")
+        return self.node(node.id)
+
+    def insert(
+        self,
+        node: Node,
+        parent_id: str | None = None,
+        index: int | None = None,
+        *,
+        label: str | None = None,
+    ) -> None:
+        """Insert a node with its subtree (paste); ids that clash are renamed."""
+        taken = {n.id for n in self.tree.walk()}
+        for item in node.walk():
+            if item.id in taken:
+                item.id = self.new_id(item.id)
+            taken.add(item.id)
+        snapshot = copy.deepcopy(node)
+
+        def redo() -> None:
+            siblings = self._siblings(parent_id)
+            at = len(siblings) if index is None else max(0, min(index, len(siblings)))
+            siblings.insert(at, copy.deepcopy(snapshot))
+            self._emit(Change("added", snapshot.id))
+
+        def undo() -> None:
+            self._detach(snapshot.id)
+            self._emit(Change("removed", snapshot.id))
+
+        self._do(_Step(label or f"insert {snapshot.id}", undo, redo))
+
+    def _detach(self, node_id: str) -> tuple[Node, str | None, int]:
+        parent = self.parent_id(node_id)
+        siblings = self._siblings(parent)
+        index = next(i for i, n in enumerate(siblings) if n.id == node_id)
+        return siblings.pop(index), parent, index
+
+    def remove_node(self, node_id: str) -> Node:
+        """Remove a node and its subtree; returns a copy of what was removed."""
+        node = self.node(node_id)
+        parent = self.parent_id(node_id)
+        index = next(i for i, n in enumerate(self._siblings(parent)) if n.id == node_id)
+        snapshot = copy.deepcopy(node)
+
+        def redo() -> None:
+            self._detach(node_id)
+            self._emit(Change("removed", node_id))
+
+        def undo() -> None:
+            self._siblings(parent).insert(index, copy.deepcopy(snapshot))
+            self._emit(Change("added", node_id))
+
+        self._do(_Step(f"delete {node_id}", undo, redo))
+        return snapshot
+
+    def set_parent(self, node_id: str, parent_id: str | None, index: int | None = None) -> None:
+        """Make ``node_id`` a child of ``parent_id`` (a root when None).
+
+        Raises EditError for a cycle (a node under its own descendant).
+        """
+        node = self.node(node_id)
+        if parent_id is not None:
+            target = self.node(parent_id)
+            if any(n.id == target.id for n in node.walk()):
+                raise EditError(
+                    f"{node_id!r} cannot go under {parent_id!r}: that is inside "
+                    "its own subtree, and a tree has no cycles"
+                )
+        old_parent = self.parent_id(node_id)
+        old_index = next(i for i, n in enumerate(self._siblings(old_parent)) if n.id == node_id)
+        if old_parent == parent_id and index is None:
+            return
+
+        def move(to_parent: str | None, at: int | None) -> Callable[[], None]:
+            def run() -> None:
+                moved, _, _ = self._detach(node_id)
+                siblings = self._siblings(to_parent)
+                siblings.insert(len(siblings) if at is None else min(at, len(siblings)), moved)
+                self._emit(Change("moved", node_id))
+
+            return run
+
+        self._do(_Step(f"move {node_id}", move(old_parent, old_index), move(parent_id, index)))
+
+    def set_fields(self, node_id: str, **values: Any) -> None:
+        """Set node fields (``title``, ``enabled``, ``output_key``, ``cache``, ``fan_out``,
+        ``on_error``, ``required_inputs``, ``id``); consecutive edits of one field merge."""
+        node = self.node(node_id)
+        allowed = {
+            "title",
+            "enabled",
+            "output_key",
+            "cache",
+            "fan_out",
+            "on_error",
+            "required_inputs",
+            "id",
+        }
+        unknown = set(values) - allowed
+        if unknown:
+            raise EditError(f"cannot set {', '.join(sorted(unknown))} on a node")
+        if "id" in values and values["id"] != node_id:
+            new = values["id"]
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,63}", str(new)):
+                raise EditError(f"{new!r} is not a valid node id")
+            if any(n.id == new for n in self.tree.walk()):
+                raise EditError(f"the id {new!r} is already used")
+        before = {k: copy.deepcopy(getattr(node, k)) for k in values}
+        after = copy.deepcopy(values)
+        ids = {"now": node_id}
+
+        def apply(state: dict[str, Any]) -> Callable[[], None]:
+            def run() -> None:
+                target = self.node(ids["now"])
+                for key, value in state.items():
+                    setattr(target, key, copy.deepcopy(value))
+                old = ids["now"]
+                ids["now"] = target.id
+                self._emit(Change("edited", target.id, tuple(state)))
+                if old != target.id:
+                    self._emit(Change("renamed", old, (target.id,)))
+
+            return run
+
+        self._do(
+            _Step(
+                f"edit {node_id}",
+                apply(before),
+                apply(after),
+                merge_key=("fields", node_id, tuple(sorted(values)))
+                if "id" not in values
+                else None,
+            )
+        )
+
+    def set_config(self, node_id: str, config: dict[str, Any]) -> None:
+        """Replace a node's config (the properties form sends the whole form each time);
+        consecutive edits of one node merge into one undo step."""
+        node = self.node(node_id)
+        before = copy.deepcopy(node.config)
+        after = copy.deepcopy(config)
+
+        def apply(state: dict[str, Any]) -> Callable[[], None]:
+            def run() -> None:
+                self.node(node_id).config = copy.deepcopy(state)
+                self._emit(Change("edited", node_id, ("config",)))
+
+            return run
+
+        self._do(
+            _Step(f"edit {node_id}", apply(before), apply(after), merge_key=("config", node_id))
+        )
+
+    def set_ui(self, node_id: str, **values: Any) -> None:
+        """Editor data (``pos``, ``color``, ``collapsed``): saved, but no undo step each."""
+        node = self.node(node_id)
+        node.ui = {**node.ui, **values}
+        self._history.clean_index = (
+            None if self._history.clean_index is None else (self._history.clean_index)
+        )
+        self._ui_dirty = True
+        self._emit(Change("ui", node_id, tuple(values)))
+
+    def set_tree_fields(self, **values: Any) -> None:
+        """Tree-level fields: ``name``, ``description``, ``inputs``, ``models``, ``limits``,
+        ``seed``."""
+        before = {k: copy.deepcopy(getattr(self.tree, k)) for k in values}
+        validated = Tree.model_validate({**self.tree.model_dump(), **values})
+        after = {k: copy.deepcopy(getattr(validated, k)) for k in values}
+
+        def apply(state: dict[str, Any]) -> Callable[[], None]:
+            def run() -> None:
+                for key, value in state.items():
+                    setattr(self.tree, key, copy.deepcopy(value))
+                self._emit(Change("edited", None, tuple(state)))
+
+            return run
+
+        self._do(_Step("edit tree", apply(before), apply(after)))
+
+
+def _starter_config(type_id: str) -> dict[str, Any]:
+    """A config a new node of a built-in type validates with."""
+    starters: dict[str, dict[str, Any]] = {
+        "text": {"prompt": "Write about ${topic}"},
+        "text-array": {
+            "prompt": "List 3 ideas about ${topic} as a JSON array of strings",
+            "validation": {"min_items": 3, "max_items": 3},
+        },
+        "object": {
+            "prompt": "Describe ${topic} as JSON with a title and a summary",
+            "validation": {"required": ["title", "summary"]},
+        },
+        "image": {"prompt": "An illustration of ${topic}"},
+        "template": {"template": "${topic}"},
+    }
+    return copy.deepcopy(starters.get(type_id, {}))
