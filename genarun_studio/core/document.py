@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,9 @@ class TreeDocument:
         self._subscribers: list[Callable[[Change], None]] = []
         self._history = _History()
         self._problems: list[Problem] | None = None
-        self._applying = False
+        self._ui_dirty = False
+        self._batch: list[_Step] | None = None
+        self._held: list[Change] | None = None
 
     # -- files -----------------------------------------------------------------------------
 
@@ -97,12 +100,13 @@ class TreeDocument:
         save_tree(self.tree, target)
         self.path = target
         self._history.clean_index = len(self._history.done)
+        self._ui_dirty = False
         self._emit(Change("saved"))
         return target
 
     @property
     def dirty(self) -> bool:
-        return self._history.clean_index != len(self._history.done)
+        return self._ui_dirty or self._history.clean_index != len(self._history.done)
 
     @property
     def title(self) -> str:
@@ -118,8 +122,26 @@ class TreeDocument:
     def _emit(self, change: Change) -> None:
         if change.kind != "saved":
             self._problems = None
+        if self._held is not None:
+            self._held.append(change)
+            return
         for callback in list(self._subscribers):
             callback(change)
+
+    @contextmanager
+    def _hold(self) -> Iterator[None]:
+        """Deliver changes only once the history is up to date, so that subscribers see
+        the right ``dirty``, ``can_undo`` and ``can_redo``."""
+        if self._held is not None:
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            for change in held:
+                self._emit(change)
 
     def problems(self) -> list[Problem]:
         """Errors and warnings of the current tree (cached until the next change)."""
@@ -157,8 +179,41 @@ class TreeDocument:
 
     # -- history -----------------------------------------------------------------------------
 
+    @contextmanager
+    def batch(self, label: str) -> Iterator[None]:
+        """Group the edits made inside into one undo step."""
+        if self._batch is not None:
+            yield
+            return
+        with self._hold():
+            self._batch = []
+            try:
+                yield
+            finally:
+                steps, self._batch = self._batch, None
+                if steps:
+
+                    def undo() -> None:
+                        for step in reversed(steps):
+                            step.undo()
+
+                    def redo() -> None:
+                        for step in steps:
+                            step.redo()
+
+                    self._record(_Step(label, undo, redo))
+
     def _do(self, step: _Step) -> None:
-        step.redo()
+        if self._batch is not None:
+            step.redo()
+            self._batch.append(step)
+            return
+        with self._hold():
+            step.redo()
+            self._record(step)
+
+    def _record(self, step: _Step) -> None:
+        """Put an already applied step on the history."""
         history = self._history
         last = history.done[-1] if history.done else None
         mergeable = (
@@ -179,17 +234,19 @@ class TreeDocument:
         """Undo the last edit; returns its label (None when there is nothing to undo)."""
         if not self._history.done:
             return None
-        step = self._history.done.pop()
-        step.undo()
-        self._history.undone.append(step)
+        with self._hold():
+            step = self._history.done.pop()
+            step.undo()
+            self._history.undone.append(step)
         return step.label
 
     def redo(self) -> str | None:
         if not self._history.undone:
             return None
-        step = self._history.undone.pop()
-        step.redo()
-        self._history.done.append(step)
+        with self._hold():
+            step = self._history.undone.pop()
+            step.redo()
+            self._history.done.append(step)
         return step.label
 
     @property
@@ -278,6 +335,21 @@ class TreeDocument:
 
         self._do(_Step(f"delete {node_id}", undo, redo))
         return snapshot
+
+    def delete_nodes(self, node_ids: list[str]) -> None:
+        """Delete nodes but keep their other children, which become roots (one undo step).
+
+        This is what deleting on the canvas means: the wires go, the rest stays.
+        """
+        doomed = set(node_ids)
+        with self.batch(f"delete {len(doomed)} node(s)"):
+            for node_id in node_ids:
+                if node_id not in {n.id for n in self.tree.walk()}:
+                    continue
+                for child in list(self.node(node_id).children):
+                    if child.id not in doomed:
+                        self.set_parent(child.id, None)
+                self.remove_node(node_id)
 
     def set_parent(self, node_id: str, parent_id: str | None, index: int | None = None) -> None:
         """Make ``node_id`` a child of ``parent_id`` (a root when None).
@@ -380,10 +452,9 @@ class TreeDocument:
     def set_ui(self, node_id: str, **values: Any) -> None:
         """Editor data (``pos``, ``color``, ``collapsed``): saved, but no undo step each."""
         node = self.node(node_id)
+        if all(node.ui.get(k) == v for k, v in values.items()):
+            return
         node.ui = {**node.ui, **values}
-        self._history.clean_index = (
-            None if self._history.clean_index is None else (self._history.clean_index)
-        )
         self._ui_dirty = True
         self._emit(Change("ui", node_id, tuple(values)))
 

@@ -147,6 +147,10 @@ class Run:
         self._subscribers: list[Subscriber] = []
         self._resume = asyncio.Event()
         self._resume.set()
+        self._wake = asyncio.Condition()
+        """Notified whenever pause, resume, step or stop may let a waiting instance go."""
+        self._step_node: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._idle = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._main: asyncio.Task[RunSummary] | None = None
@@ -206,7 +210,8 @@ class Run:
         """Begin executing on the running event loop."""
         if self._main is not None:
             raise RunError(f"run {self.id} has already started")
-        self._main = asyncio.get_running_loop().create_task(self._execute())
+        self._loop = asyncio.get_running_loop()
+        self._main = self._loop.create_task(self._execute())
 
     async def wait(self) -> RunSummary:
         """Wait for the run to end (finished, failed or stopped) and return its summary."""
@@ -216,8 +221,9 @@ class Run:
         return await asyncio.shield(self._main)
 
     def pause(self) -> None:
-        """No new instance starts; running ones finish."""
-        if self.status == "running":
+        """No new instance starts; running ones finish. A run paused before it starts
+        starts paused (so a user can step through it from the first node)."""
+        if self.status in ("running", "pending"):
             self._resume.clear()
             self.status = "paused"
             self._emit(ev.RunPaused(run_id=self.id))
@@ -225,8 +231,60 @@ class Run:
     def resume(self) -> None:
         if self.status == "paused":
             self.status = "running"
+            self._step_node = None
             self._resume.set()
+            self._notify()
             self._emit(ev.RunResumed(run_id=self.id))
+
+    def step(self) -> str | None:
+        """Run the next node — all of its ready instances — then stay paused.
+
+        The next node is the one whose instance has waited longest. Returns its id, or None
+        when nothing is waiting (the run keeps going if it was not paused: it pauses first).
+        """
+        if self.status == "running":
+            self.pause()
+        if self.status != "paused":
+            return None
+        waiting = [i for i in self.instances.values() if i.state == "queued"]
+        if not waiting:
+            return None
+        first = min(waiting, key=lambda i: (i.queued_at or 0.0, i.key))
+        self._step_node = first.node_id
+        self.instance_log(None, f"stepping through {first.node_id}", "info")
+        self._notify()
+        return first.node_id
+
+    def _notify(self) -> None:
+        async def wake() -> None:
+            async with self._wake:
+                self._wake.notify_all()
+
+        if self._loop is not None and not self._loop.is_closed():
+            # also when called from outside the loop (a UI action, a test)
+            self._loop.call_soon_threadsafe(lambda: self._loop.create_task(wake()))  # type: ignore[union-attr]
+
+    def _may_start(self, node_id: str) -> bool:
+        return self._resume.is_set() or self._step_node == node_id
+
+    async def _allowed(self, node_id: str) -> None:
+        """Wait until the run is running, or stepping through ``node_id``."""
+        if self._may_start(node_id):
+            return
+        async with self._wake:
+            await self._wake.wait_for(lambda: self._may_start(node_id))
+
+    def _step_done(self, node_id: str) -> None:
+        """End a step once no instance of its node waits or runs."""
+        if self._step_node != node_id:
+            return
+        busy = any(
+            i.node_id == node_id and i.state in ("queued", "running")
+            for i in self.instances.values()
+        )
+        if not busy:
+            self._step_node = None
+            self._emit(ev.RunPaused(run_id=self.id))
 
     def stop(self, reason: str = "stopped by the user") -> None:
         """Cancel running calls; everything finished is already journaled."""
@@ -299,7 +357,8 @@ class Run:
     # -- execution ---------------------------------------------------------------------
 
     async def _execute(self) -> RunSummary:
-        self.status = "running"
+        if self.status == "pending":
+            self.status = "running"
         self._started = time.monotonic()
         self._started_wall = time.time()
         if self._previous and self._previous.get("started_at"):
@@ -331,6 +390,7 @@ class Run:
 
     def _cancel_all(self) -> None:
         self._resume.set()
+        self._notify()
         for task in list(self._tasks):
             task.cancel()
 
@@ -365,6 +425,8 @@ class Run:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        if self._step_node is not None:
+            self._step_done(self._step_node)
         if not task.cancelled() and task.exception() is not None:  # pragma: no cover - bug
             log.error("instance task %s crashed", task.get_name(), exc_info=task.exception())
         if not self._tasks:
@@ -398,13 +460,13 @@ class Run:
             self._configs[node.id] = node_type.parse_config(node.config)
         return self._configs[node.id]
 
-    async def _gate(self, lane: str) -> asyncio.Semaphore:
+    async def _gate(self, lane: str, node_id: str) -> asyncio.Semaphore:
         """Wait until the run is not paused and a slot of ``lane`` is free; hold the slot."""
         semaphore = self._lanes.setdefault(lane, asyncio.Semaphore(self.limits.lane_limit(lane)))
         while True:
-            await self._resume.wait()
+            await self._allowed(node_id)
             await semaphore.acquire()
-            if self._resume.is_set():
+            if self._may_start(node_id):
                 return semaphore
             semaphore.release()
 
@@ -414,7 +476,7 @@ class Run:
         inst.queued_at = time.time()
         self._emit(ev.InstanceQueued(run_id=self.id, key=inst.key, node_id=node.id, lane=inst.lane))
         try:
-            await self._resume.wait()
+            await self._allowed(node.id)
             node_type = self.registry.get(node.type)
             config = self._config(node, node_type)
             missing = [n for n in node.required_inputs if inst.context.get(n) in (None, "", [])]
@@ -446,7 +508,7 @@ class Run:
                     "the context its selected descendants need",
                     "warning",
                 )
-            semaphore = await self._gate(inst.lane)
+            semaphore = await self._gate(inst.lane, node.id)
             try:
                 inst.state = "running"
                 inst.started_at = time.time()

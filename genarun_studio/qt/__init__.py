@@ -1,0 +1,1 @@
+"""The ``genarun-studio`` desktop editor: the only package that imports Qt."""

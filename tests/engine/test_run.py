@@ -490,3 +490,30 @@ async def test_an_unknown_provider_fails_the_node_with_a_hint(tmp_path: Path) ->
     await run.wait()
     assert "unknown provider 'openai'" in (run.instances["a"].error or "")
     assert "--mock" in (run.instances["a"].error or "")
+
+
+async def test_step_runs_one_node_at_a_time(engine: Engine, provider: ScriptedProvider) -> None:
+    tree = make_tree(items("a", "alpha", 2, text("b", "beta ${a}", text("c", "gamma ${b}"))))
+    run = engine.prepare(tree)
+    run.pause()
+    run.start()
+    paused: list[ev.Event] = []
+    run.subscribe(lambda e: paused.append(e) if isinstance(e, ev.RunPaused) else None)
+    await until(lambda: run.instances.get("a") is not None and run.instances["a"].state == "queued")
+    assert provider.calls == []
+    assert run.step() == "a"
+    await until(lambda: len(paused) == 1, "the step through a to end")
+    assert [p.split()[0] for p in provider.prompts()] == ["alpha"]
+    assert run.status == "paused"
+    await until(
+        lambda: (
+            run.instances.get("a[1]/b") is not None and run.instances["a[1]/b"].state == "queued"
+        )
+    )
+    assert run.step() == "b"
+    await until(lambda: len(paused) == 2, "the step through b to end")
+    assert sorted(p.split()[0] for p in provider.prompts()) == ["alpha", "beta", "beta"]
+    assert run.instances["a[0]/b/c"].state == "queued"
+    run.resume()
+    assert (await run.wait()).status == "finished"
+    assert len(provider.calls) == 5

@@ -1,0 +1,163 @@
+"""``genarun-studio``: the desktop editor's entry point.
+
+    genarun-studio [TREE] [--project DIR] [--screenshot OUT.png]
+
+With ``--screenshot`` the window opens the tree, fits it to view, renders itself to the
+image and exits 0: for documentation and checks, and it works without a display
+(``QT_QPA_PLATFORM=offscreen``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["main", "screenshot"]
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="genarun-studio", description=__doc__.splitlines()[0])
+    parser.add_argument("tree", nargs="?", help="a tree file to open (native or legacy)")
+    parser.add_argument(
+        "--project",
+        help="project folder for runs (default: the user data folder, or $GENARUN_PROJECT)",
+    )
+    parser.add_argument(
+        "--screenshot", metavar="OUT.png", help="render the window to OUT.png and exit"
+    )
+    parser.add_argument("--size", default="1600x950", help="window size for --screenshot")
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="with --screenshot: run the tree on the mock provider first",
+    )
+    parser.add_argument(
+        "--select",
+        metavar="NODE_ID",
+        help="with --screenshot: select this node (its properties and output)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed for --run")
+    return parser.parse_args(argv)
+
+
+def screenshot(window: object, out: Path) -> bool:
+    """Render a shown window to ``out``; True when the image is non-empty."""
+    from PySide6 import QtWidgets
+
+    assert isinstance(window, QtWidgets.QWidget)
+    app = QtWidgets.QApplication.instance()
+    for _ in range(10):
+        app.processEvents()  # type: ignore[union-attr]
+    pixmap = window.grab()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return bool(pixmap.save(str(out))) and not pixmap.isNull()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    if args.screenshot and "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ.setdefault("QT_API", "pyside6")
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
+    try:
+        import qasync
+        from PySide6 import QtCore, QtWidgets
+    except ImportError:
+        sys.stderr.write(
+            "genarun-studio needs the editor's extra: pip install 'genarun-studio[studio]'\n"
+        )
+        return 2
+    from genarun_studio.qt.main_window import MainWindow
+    from genarun_studio.store import default_project_dir
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("Genarun Studio")
+    app.setOrganizationName("Genarun")
+    app.setStyle("Fusion")
+    _dark(app)
+    project = Path(args.project) if args.project else default_project_dir()
+    settings = None
+    if args.screenshot:  # do not read or write the user's window layout
+        settings = QtCore.QSettings(str(Path(os.devnull)), QtCore.QSettings.Format.IniFormat)
+    window = MainWindow(project, settings=settings)
+    if args.tree and not window.open_path(args.tree):
+        sys.stderr.write(f"genarun-studio: {window.last_warning or 'cannot open ' + args.tree}\n")
+        if args.screenshot:
+            return 2
+    if args.screenshot:
+        w, _, h = args.size.partition("x")
+        window.resize(int(w), int(h))
+        window.show()
+        window.fit()
+        if args.run:
+            _run_for_screenshot(window, app, args.seed)
+            window.fit()
+        if args.select and window.canvas is not None:
+            window.canvas.select([args.select])
+            (window.inspector_dock if args.run else window.properties_dock).raise_()
+        ok = screenshot(window, Path(args.screenshot))
+        window.document._history.clean_index = len(window.document._history.done)
+        window.document._ui_dirty = False
+        window.close()
+        return 0 if ok else 1
+    window.show()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        closed = asyncio.Event()
+        app.aboutToQuit.connect(closed.set)
+        loop.run_until_complete(closed.wait())
+    return 0
+
+
+def _run_for_screenshot(window: object, app: object, seed: int) -> None:
+    """Run the open tree on the mock provider to its end, on a qasync loop."""
+    import qasync
+    from PySide6 import QtWidgets
+
+    from genarun_studio.engine import RunOptions
+    from genarun_studio.qt.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    assert isinstance(app, QtWidgets.QApplication)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window.mock_box.setChecked(True)
+    window._start(RunOptions(seed=seed, mock=True), inputs={})
+
+    async def finish() -> None:
+        await window.runner.wait()
+        await asyncio.sleep(0.3)  # let the status timer paint the last states
+
+    loop.run_until_complete(finish())
+
+
+def _dark(app: object) -> None:
+    from PySide6 import QtGui, QtWidgets
+
+    assert isinstance(app, QtWidgets.QApplication)
+    palette = QtGui.QPalette()
+    role = QtGui.QPalette.ColorRole
+    for r, color in (
+        (role.Window, "#1f242b"),
+        (role.WindowText, "#d7dce2"),
+        (role.Base, "#161b22"),
+        (role.AlternateBase, "#1f242b"),
+        (role.Text, "#d7dce2"),
+        (role.Button, "#2a3038"),
+        (role.ButtonText, "#d7dce2"),
+        (role.Highlight, "#2f6feb"),
+        (role.HighlightedText, "#ffffff"),
+        (role.ToolTipBase, "#2a3038"),
+        (role.ToolTipText, "#d7dce2"),
+        (role.PlaceholderText, "#7d8590"),
+    ):
+        palette.setColor(r, QtGui.QColor(color))
+    app.setPalette(palette)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

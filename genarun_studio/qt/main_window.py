@@ -1,0 +1,665 @@
+"""The editor's main window: canvas in the middle, docks around it, run controls on top.
+
+Everything it shows comes from a :class:`TreeDocument` (the tree being edited) and a
+:class:`RunController` (the current run); it changes the tree only through the document and
+runs only through the controller.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from genarun_studio.core.document import EditError, TreeDocument
+from genarun_studio.core.registry import Registry, default_registry
+from genarun_studio.core.tree import Node
+from genarun_studio.engine import RunOptions
+from genarun_studio.engine import events as ev
+from genarun_studio.errors import GenarunError, TreeError
+from genarun_studio.qt.canvas import TreeCanvas
+from genarun_studio.qt.runner import RunController, node_summary
+
+__all__ = ["MainWindow"]
+
+ORG, APP = "Genarun", "Genarun Studio"
+MAX_RECENT = 10
+
+
+class InputsDialog(QtWidgets.QDialog):
+    """Values for the tree's declared inputs, a seed, and the mock switch."""
+
+    def __init__(
+        self, document: TreeDocument, last: dict[str, Any], parent: QtWidgets.QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Run the tree")
+        form = QtWidgets.QFormLayout(self)
+        self.fields: dict[str, QtWidgets.QLineEdit] = {}
+        for name, spec in document.tree.inputs.items():
+            value = last.get(name, spec.default)
+            text = value if isinstance(value, str) else ("" if value is None else json.dumps(value))
+            edit = QtWidgets.QLineEdit(text)
+            edit.setToolTip(f"{spec.type}. {spec.description}".strip())
+            form.addRow(f"{name} ({spec.type})", edit)
+            self.fields[name] = edit
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def values(self) -> dict[str, Any]:
+        return {name: edit.text() for name, edit in self.fields.items() if edit.text() != ""}
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """One window, one tree."""
+
+    def __init__(
+        self,
+        project: Path,
+        registry: Registry | None = None,
+        settings: QtCore.QSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.registry = registry or default_registry()
+        self.settings = settings or QtCore.QSettings(ORG, APP)
+        self.runner = RunController(project, self)
+        self.document = TreeDocument(registry=self.registry)
+        self.canvas: TreeCanvas | None = None
+        self._last_inputs: dict[str, Any] = {}
+        self._unsubscribe: Any = None
+        self.setAcceptDrops(True)
+        self.resize(1500, 900)
+        self._build_docks()
+        self._build_actions()
+        self._build_toolbar()
+        self._build_menus()
+        self.statusBar().showMessage("Ready")
+        self.runner.event.connect(self._on_run_event)
+        self.runner.nodesChanged.connect(self._on_nodes_changed)
+        self.runner.runFinished.connect(self._on_run_finished)
+        self.set_document(self.document)
+        state = self.settings.value("window/state")
+        if isinstance(state, QtCore.QByteArray):
+            self.restoreState(state)
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QtCore.QByteArray):
+            self.restoreGeometry(geometry)
+
+    # -- layout --------------------------------------------------------------------------
+
+    def _dock(
+        self, title: str, widget: QtWidgets.QWidget, area: QtCore.Qt.DockWidgetArea
+    ) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        from genarun_studio.qt.inspector import InstanceInspector
+        from genarun_studio.qt.logpane import LogPane
+        from genarun_studio.qt.palette import NodePalette
+        from genarun_studio.qt.problems import ProblemsList
+
+        left = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
+        right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
+        bottom = QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
+        self.palette = NodePalette(self.registry)
+        self.palette.nodeRequested.connect(self._add_node)
+        self.palette_dock = self._dock("Nodes", self.palette, left)
+        self.properties = QtWidgets.QScrollArea()
+        self.properties.setWidgetResizable(True)
+        self.properties_dock = self._dock("Properties", self.properties, right)
+        self.inspector = InstanceInspector()
+        self.inspector_dock = self._dock("Output", self.inspector, right)
+        self.tabifyDockWidget(self.properties_dock, self.inspector_dock)
+        self.properties_dock.raise_()
+        self.log = LogPane()
+        self.log_dock = self._dock("Log", self.log, bottom)
+        self.problems = ProblemsList()
+        self.problems.nodeActivated.connect(lambda nid: self.canvas and self.canvas.select([nid]))
+        self.problems_dock = self._dock("Problems", self.problems, bottom)
+        self.tabifyDockWidget(self.log_dock, self.problems_dock)
+        self.log_dock.raise_()
+        self.resizeDocks([self.properties_dock], [430], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.palette_dock], [210], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.log_dock], [190], QtCore.Qt.Orientation.Vertical)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setFormat("%v / %m")
+        self.progress.hide()
+        self.statusBar().addPermanentWidget(self.progress)
+
+    def _action(
+        self,
+        text: str,
+        slot: Any,
+        shortcut: str | QtGui.QKeySequence | None = None,
+        tip: str = "",
+        icon: QtWidgets.QStyle.StandardPixmap | None = None,
+    ) -> QtGui.QAction:
+        action = QtGui.QAction(text, self)
+        if shortcut:
+            action.setShortcut(QtGui.QKeySequence(shortcut))
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        action.setToolTip(
+            f"{tip or text} ({action.shortcut().toString()})" if shortcut else tip or text
+        )
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        sp = QtWidgets.QStyle.StandardPixmap
+        key = QtGui.QKeySequence.StandardKey
+        self.act_new = self._action("&New", self.new_tree, QtGui.QKeySequence(key.New))
+        self.act_open = self._action(
+            "&Open…", self.open_dialog, QtGui.QKeySequence(key.Open), icon=sp.SP_DialogOpenButton
+        )
+        self.act_save = self._action(
+            "&Save", self.save, QtGui.QKeySequence(key.Save), icon=sp.SP_DialogSaveButton
+        )
+        self.act_save_as = self._action("Save &as…", self.save_as, QtGui.QKeySequence(key.SaveAs))
+        self.act_export = self._action(
+            "&Export JSON…", self.save_as, tip="Write the tree in the native format"
+        )
+        self.act_undo = self._action("&Undo", self.undo, "Ctrl+Z")
+        self.act_redo = self._action("&Redo", self.redo, "Ctrl+Shift+Z")
+        self.act_copy = self._action("&Copy", self.copy, "Ctrl+C")
+        self.act_paste = self._action("&Paste", self.paste, "Ctrl+V")
+        self.act_delete = self._action("&Delete", self.delete, "Del")
+        self.act_fit = self._action("&Fit to view", self.fit, "F")
+        self.act_layout = self._action("Auto &layout", self.auto_layout, "Ctrl+L")
+        self.act_run = self._action(
+            "Run", self.run_tree, "Ctrl+Return", "Run the whole tree", sp.SP_MediaPlay
+        )
+        self.act_run_sel = self._action(
+            "Run selected",
+            self.run_selected,
+            "Ctrl+Shift+Return",
+            "Run the selected node(s), ancestors from the cache",
+        )
+        self.act_run_here = self._action(
+            "Run from here", self.run_from_here, "", "Run the selected node and its subtree"
+        )
+        self.act_step = self._action(
+            "Step",
+            self.step,
+            "F10",
+            "Run the next node (all its ready instances), then pause",
+            sp.SP_MediaSeekForward,
+        )
+        self.act_pause = self._action(
+            "Pause", self.toggle_pause, "F8", "Pause / resume", sp.SP_MediaPause
+        )
+        self.act_stop = self._action("Stop", self.stop, "Shift+F5", "Stop the run", sp.SP_MediaStop)
+        self.act_settings = self._action("Settings…", self.open_settings)
+        self._update_run_actions()
+
+    def _build_toolbar(self) -> None:
+        bar = self.addToolBar("Run")
+        bar.setObjectName("toolbar-run")
+        bar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.act_open, self.act_save):
+            bar.addAction(action)
+        bar.addSeparator()
+        for action in (
+            self.act_run,
+            self.act_run_sel,
+            self.act_run_here,
+            self.act_step,
+            self.act_pause,
+            self.act_stop,
+        ):
+            bar.addAction(action)
+        bar.addSeparator()
+        self.mock_box = QtWidgets.QCheckBox("Mock")
+        self.mock_box.setToolTip("Answer every call offline with the mock provider (free)")
+        self.mock_box.setChecked(bool(self.settings.value("run/mock", True, type=bool)))
+        bar.addWidget(self.mock_box)
+        bar.addWidget(QtWidgets.QLabel("  Seed "))
+        self.seed_edit = QtWidgets.QLineEdit()
+        self.seed_edit.setPlaceholderText("random")
+        self.seed_edit.setValidator(QtGui.QIntValidator(0, 2**31 - 1, self))
+        self.seed_edit.setMaximumWidth(90)
+        bar.addWidget(self.seed_edit)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file = menu.addMenu("&File")
+        for action in (self.act_new, self.act_open):
+            file.addAction(action)
+        self.recent_menu = file.addMenu("Open &recent")
+        self._fill_recent()
+        for action in (self.act_save, self.act_save_as, self.act_export):
+            file.addAction(action)
+        file.addSeparator()
+        file.addAction(self.act_settings)
+        file.addAction(self._action("&Quit", self.close, QtGui.QKeySequence.StandardKey.Quit))
+        edit = menu.addMenu("&Edit")
+        for action in (
+            self.act_undo,
+            self.act_redo,
+            self.act_copy,
+            self.act_paste,
+            self.act_delete,
+        ):
+            edit.addAction(action)
+        view = menu.addMenu("&View")
+        view.addAction(self.act_fit)
+        view.addAction(self.act_layout)
+        view.addSeparator()
+        for dock in (
+            self.palette_dock,
+            self.properties_dock,
+            self.inspector_dock,
+            self.log_dock,
+            self.problems_dock,
+        ):
+            view.addAction(dock.toggleViewAction())
+        run = menu.addMenu("&Run")
+        for action in (
+            self.act_run,
+            self.act_run_sel,
+            self.act_run_here,
+            self.act_step,
+            self.act_pause,
+            self.act_stop,
+        ):
+            run.addAction(action)
+
+    # -- documents -----------------------------------------------------------------------
+
+    def set_document(self, document: TreeDocument) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self.canvas is not None:
+            self.canvas.close()
+        self.document = document
+        self.canvas = TreeCanvas(document, self.registry, self)
+        self.canvas.selectionChanged.connect(self._on_selection)
+        self.canvas.nodeActivated.connect(lambda nid: self._show_properties([nid]))
+        self.canvas.addRequested.connect(self._quick_add)
+        self.canvas.refused.connect(lambda msg: self._warn("Not possible", msg))
+        self.setCentralWidget(self.canvas.widget)
+        self._unsubscribe = document.subscribe(lambda change: self._on_document_changed())
+        self._show_properties([])
+        self._on_document_changed()
+        QtCore.QTimer.singleShot(0, self.fit)
+
+    def _on_document_changed(self) -> None:
+        self.setWindowTitle(f"{self.document.title} — {APP}")
+        self.setWindowModified(self.document.dirty)
+        self.problems.set_problems(self.document.problems())
+        self.act_undo.setEnabled(self.document.can_undo)
+        self.act_redo.setEnabled(self.document.can_redo)
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open a tree file (native or legacy); a bad file is reported, nothing is lost."""
+        if not self._maybe_save():
+            return False
+        try:
+            document = TreeDocument.open(path, self.registry)
+        except TreeError as exc:
+            self._warn("Cannot open the tree", str(exc))
+            return False
+        self.set_document(document)
+        self._remember(Path(path))
+        if document.tree.source_format == "legacy":
+            self.statusBar().showMessage(
+                "Opened a legacy Genarun file: saving writes the native format to a new file", 8000
+            )
+        return True
+
+    def new_tree(self) -> None:
+        if self._maybe_save():
+            self.set_document(TreeDocument(registry=self.registry))
+
+    def open_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open a tree", str(self._last_dir()), "Genarun trees (*.json);;All files (*)"
+        )
+        if path:
+            self.open_path(path)
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        suggested = self._last_dir() / f"{self.document.tree.id or 'tree'}.genarun.json"
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save the tree", str(suggested), "Genarun trees (*.genarun.json *.json)"
+        )
+        return bool(path) and self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except (OSError, EditError) as exc:
+            self._warn("Cannot save", str(exc))
+            return False
+        self._remember(path)
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        self._on_document_changed()
+        return True
+
+    def _maybe_save(self) -> bool:
+        """Ask to save unsaved changes; False when the user cancels."""
+        if not self.document.dirty:
+            return True
+        answer = self.ask_save(self.document.title.rstrip(" *"))
+        if answer == QtWidgets.QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QtWidgets.QMessageBox.StandardButton.Discard
+
+    def ask_save(self, name: str) -> QtWidgets.QMessageBox.StandardButton:
+        """Ask whether to save unsaved changes (replaceable, e.g. by tests)."""
+        buttons = QtWidgets.QMessageBox.StandardButton
+        return QtWidgets.QMessageBox.question(  # type: ignore[no-any-return]
+            self,
+            "Save changes?",
+            f"“{name}” has unsaved changes.",
+            buttons.Save | buttons.Discard | buttons.Cancel,
+        )
+
+    def _last_dir(self) -> Path:
+        recent = self._recent()
+        return Path(recent[0]).parent if recent else Path.home()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("files/recent", [])
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    def _remember(self, path: Path) -> None:
+        recent = [str(path.resolve())] + [p for p in self._recent() if p != str(path.resolve())]
+        self.settings.setValue("files/recent", recent[:MAX_RECENT])
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent():
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    # -- editing -------------------------------------------------------------------------
+
+    def _on_selection(self, ids: list[str]) -> None:
+        self._show_properties(ids)
+        run = self.runner.run
+        if len(ids) == 1 and run is not None:
+            self._show_instances(ids[0])
+
+    def _show_properties(self, ids: list[str]) -> None:
+        from genarun_studio.qt.forms import NodeForm, TreeForm
+
+        old = self.properties.takeWidget()
+        if old is not None:
+            old.deleteLater()
+        profiles = sorted(set(self.document.tree.models) | {"text", "image", "embed"})
+        if len(ids) == 1:
+            form: QtWidgets.QWidget = NodeForm(self.document, ids[0], profiles)
+            getattr(form, "set_problems", lambda _p: None)(self.document.problems())
+        else:
+            form = TreeForm(self.document)
+        self.properties.setWidget(form)
+
+    def _add_node(self, type_id: str) -> None:
+        if self.canvas is not None:
+            self.canvas.add_node(type_id)
+
+    def _quick_add(self, scene_pos: QtCore.QPointF) -> None:
+        from genarun_studio.qt.palette import QuickAddPopup
+
+        type_id = QuickAddPopup.ask(self, self.registry, QtGui.QCursor.pos())
+        if type_id and self.canvas is not None:
+            self.canvas.add_node(type_id, scene_pos)
+
+    def undo(self) -> None:
+        label = self.document.undo()
+        self.statusBar().showMessage(f"Undid: {label}" if label else "Nothing to undo", 3000)
+
+    def redo(self) -> None:
+        label = self.document.redo()
+        self.statusBar().showMessage(f"Redid: {label}" if label else "Nothing to redo", 3000)
+
+    def copy(self) -> None:
+        if self.canvas is None or not self.canvas.selected_ids():
+            return
+        ids = self.canvas.selected_ids()
+        tops = [i for i in ids if not any(a.id in ids for a in self.document.tree.ancestors(i))]
+        data = [self.document.node(i).model_dump(mode="json", exclude_defaults=True) for i in tops]
+        QtWidgets.QApplication.clipboard().setText(json.dumps({"genarun_nodes": data}))
+        self.statusBar().showMessage(f"Copied {len(tops)} node(s) with their subtrees", 3000)
+
+    def paste(self) -> None:
+        try:
+            data = json.loads(QtWidgets.QApplication.clipboard().text())
+            nodes = [Node.model_validate(n) for n in data["genarun_nodes"]]
+        except (ValueError, KeyError, TypeError):
+            self.statusBar().showMessage("The clipboard holds no Genarun nodes", 3000)
+            return
+        selected = self.canvas.selected_ids() if self.canvas else []
+        parent = selected[0] if len(selected) == 1 else None
+        with self.document.batch(f"paste {len(nodes)} node(s)"):
+            for node in nodes:
+                node.ui.pop("pos", None)
+                self.document.insert(node, parent)
+
+    def delete(self) -> None:
+        if self.canvas is not None:
+            self.canvas.delete_selected()
+
+    def fit(self) -> None:
+        if self.canvas is not None:
+            self.canvas.fit()
+
+    def auto_layout(self) -> None:
+        if self.canvas is not None:
+            self.canvas.auto_layout()
+            self.fit()
+
+    # -- running -------------------------------------------------------------------------
+
+    def _options(
+        self,
+        targets: list[str] | None = None,
+        with_children: bool = False,
+    ) -> RunOptions:
+        seed = self.seed_edit.text()
+        return RunOptions(
+            seed=int(seed) if seed else None,
+            mock=self.mock_box.isChecked(),
+            targets=targets or [],
+            with_children=with_children,
+        )
+
+    def run_tree(self) -> None:
+        self._start(self._options())
+
+    def run_selected(self) -> None:
+        ids = self.canvas.selected_ids() if self.canvas else []
+        if not ids:
+            self.statusBar().showMessage("Select the node(s) to run first", 3000)
+            return
+        self._start(self._options(ids))
+
+    def run_from_here(self) -> None:
+        ids = self.canvas.selected_ids() if self.canvas else []
+        if len(ids) != 1:
+            self.statusBar().showMessage("Select one node to run from", 3000)
+            return
+        self._start(self._options(ids, with_children=True))
+
+    def step(self) -> None:
+        run = self.runner.run
+        if self.runner.busy and run is not None:
+            node = self.runner.step()
+            self.statusBar().showMessage(
+                f"Stepping through {node}" if node else "Nothing is waiting to run", 3000
+            )
+        else:
+            self._start(self._options(), paused=True)
+
+    def toggle_pause(self) -> None:
+        run = self.runner.run
+        if not self.runner.busy or run is None:
+            return
+        if run.paused:
+            self.runner.resume()
+        else:
+            self.runner.pause()
+        self._update_run_actions()
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def _start(
+        self, options: RunOptions, *, paused: bool = False, inputs: dict[str, Any] | None = None
+    ) -> None:
+        """Start a run; ask for the tree's inputs unless ``inputs`` are given."""
+        if self.runner.busy:
+            self.statusBar().showMessage("A run is already going", 3000)
+            return
+        errors = [p for p in self.document.problems() if p.severity == "error"]
+        if errors:
+            listing = "\n".join(f"• {p.path}: {p.message}" for p in errors[:15])
+            self._warn("The tree has errors", f"Fix these first:\n{listing}")
+            self.problems_dock.raise_()
+            return
+        ask = inputs is None and bool(self.document.tree.inputs) and not paused
+        if inputs is None:
+            inputs = dict(self._last_inputs)
+        if ask:
+            dialog = InputsDialog(self.document, self._last_inputs, self)
+            if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+                return
+            inputs = dialog.values()
+        self._last_inputs = inputs
+        self.settings.setValue("run/mock", self.mock_box.isChecked())
+        self.log.clear()
+        self.inspector.clear()
+        if self.canvas is not None:
+            self.canvas.clear_status()
+        try:
+            run = (
+                self.runner.start(self.document.tree, inputs, options)
+                if not paused
+                else (self._start_paused(inputs, options))
+            )
+        except GenarunError as exc:
+            self._warn("Cannot run", str(exc))
+            return
+        total = sum(1 for _ in self.document.tree.walk())
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(0)
+        self.progress.show()
+        self.statusBar().showMessage(
+            f"Running {run.id}{' on the mock provider' if run.mock else ''}"
+        )
+        self._update_run_actions()
+
+    def _start_paused(self, inputs: dict[str, Any], options: RunOptions) -> Any:
+        run = self.runner.start(self.document.tree, inputs, options)
+        run.pause()
+        QtCore.QTimer.singleShot(50, self.runner.step)
+        return run
+
+    def _on_run_event(self, event: ev.Event) -> None:
+        self.log.on_event(event)
+        run = self.runner.run
+        if run is None:
+            return
+        if isinstance(event, ev.InstanceEvent):
+            total = len(run.instances)
+            finished = sum(
+                1
+                for i in run.instances.values()
+                if i.state in ("done", "cached", "failed", "skipped", "stopped")
+            )
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(finished)
+        if isinstance(event, ev.RunPaused | ev.RunResumed):
+            self._update_run_actions()
+
+    def _on_nodes_changed(self, node_ids: set[str]) -> None:
+        run = self.runner.run
+        if run is None or self.canvas is None:
+            return
+        for node_id in node_ids:
+            state, text, image = node_summary(run, node_id)
+            self.canvas.show_status(node_id, state, text, image)
+        selected = self.canvas.selected_ids()
+        if len(selected) == 1 and selected[0] in node_ids:
+            self._show_instances(selected[0])
+
+    def _show_instances(self, node_id: str) -> None:
+        run = self.runner.run
+        if run is None:
+            return
+        instances = [i for i in run.instances.values() if i.node_id == node_id]
+        self.inspector.show_node(node_id, instances, run.folder.path)
+
+    def _on_run_finished(self, summary: Any) -> None:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts.items()))
+        self.statusBar().showMessage(
+            f"{summary.status}: {counts} in {summary.wall_s:.1f} s — {summary.run_dir}"
+        )
+        self.progress.hide()
+        self._update_run_actions()
+
+    def _update_run_actions(self) -> None:
+        busy = self.runner.busy
+        run = self.runner.run
+        for action in (self.act_run, self.act_run_sel, self.act_run_here):
+            action.setEnabled(not busy)
+        self.act_pause.setEnabled(busy)
+        self.act_stop.setEnabled(busy)
+        self.act_pause.setText("Resume" if busy and run is not None and run.paused else "Pause")
+
+    # -- misc ----------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        from genarun_studio.qt.settings import SettingsDialog
+
+        SettingsDialog(self).exec()
+
+    def _warn(self, title: str, message: str) -> None:
+        if QtWidgets.QApplication.platformName() == "offscreen":
+            self.statusBar().showMessage(f"{title}: {message}", 8000)
+            self.last_warning = f"{title}: {message}"
+            return
+        QtWidgets.QMessageBox.warning(self, title, message)
+
+    last_warning = ""
+
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if any(u.toLocalFile().endswith(".json") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.toLocalFile().endswith(".json"):
+                self.open_path(url.toLocalFile())
+                break
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if not self._maybe_save():
+            event.ignore()
+            return
+        if self.runner.busy:
+            self.runner.stop()
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        event.accept()

@@ -1,0 +1,127 @@
+"""Runs from the editor: the engine on the qasync loop, its events as Qt signals.
+
+The UI never blocks: the engine is asyncio, and qasync runs asyncio on Qt's event loop, so
+a run's tasks and the widgets share one thread and events arrive as plain calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore
+
+from genarun_studio.core.tree import Tree
+from genarun_studio.engine import Engine, Run, RunOptions, RunSummary
+from genarun_studio.engine import events as ev
+from genarun_studio.store import Project
+
+__all__ = ["RunController", "node_summary"]
+
+
+def node_summary(run: Run, node_id: str) -> tuple[str | None, str, Path | None]:
+    """A node's state across its instances: (state, ``done 7/10``-style text, last image)."""
+    instances = [i for i in run.instances.values() if i.node_id == node_id]
+    if not instances:
+        return None, "", None
+    counts = Counter(i.state for i in instances)
+    total = len(instances)
+    finished = counts["done"] + counts["cached"]
+    for state in ("running", "failed", "queued", "stopped", "waiting"):
+        if counts[state]:
+            break
+    else:
+        state = (
+            "cached"
+            if counts["cached"] and not counts["done"]
+            else ("done" if finished else ("skipped" if counts["skipped"] else "queued"))
+        )
+    text = f"{state} {finished}/{total}" if total > 1 else state
+    if counts["failed"] and total > 1:
+        text += f" · {counts['failed']} failed"
+    image = None
+    for inst in reversed(list(instances)):
+        if inst.assets and inst.has_output:
+            image = run.folder.path / inst.assets[-1]
+            break
+    return state, text, image
+
+
+class RunController(QtCore.QObject):
+    """Starts, pauses, steps and stops runs; re-emits the engine's events as signals."""
+
+    runStarted = QtCore.Signal(object)
+    """The Run."""
+    runFinished = QtCore.Signal(object)
+    """The RunSummary."""
+    event = QtCore.Signal(object)
+    """Every engine event, as it happens."""
+    nodesChanged = QtCore.Signal(set)
+    """Node ids whose instances changed since the last signal (at most 10 times a second)."""
+
+    def __init__(self, project: Path, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project = Project(project)
+        self.engine = Engine(project=self.project)
+        self.run: Run | None = None
+        self._task: asyncio.Task[RunSummary] | None = None
+        self._dirty_nodes: set[str] = set()
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._flush)
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self, tree: Tree, inputs: dict[str, Any], options: RunOptions) -> Run:
+        """Prepare and start a run; raises InputError / RunError before anything runs."""
+        if self.busy:
+            raise RuntimeError("a run is already going")
+        run = self.engine.prepare(
+            tree.model_copy(deep=True), inputs, options, tree_id=tree.id or "untitled"
+        )
+        self.run = run
+        run.subscribe(self._on_event)
+        self._timer.start()
+        self.runStarted.emit(run)
+        self._task = asyncio.ensure_future(run.wait())
+        self._task.add_done_callback(self._done)
+        return run
+
+    def _on_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.InstanceEvent):
+            self._dirty_nodes.add(event.node_id)
+        self.event.emit(event)
+
+    def _flush(self) -> None:
+        if self._dirty_nodes:
+            nodes, self._dirty_nodes = self._dirty_nodes, set()
+            self.nodesChanged.emit(nodes)
+
+    def _done(self, task: asyncio.Task[RunSummary]) -> None:
+        self._flush()
+        self._timer.stop()
+        if task.cancelled():
+            return
+        self.runFinished.emit(task.result())
+
+    def pause(self) -> None:
+        if self.run is not None:
+            self.run.pause()
+
+    def resume(self) -> None:
+        if self.run is not None:
+            self.run.resume()
+
+    def stop(self) -> None:
+        if self.run is not None:
+            self.run.stop()
+
+    def step(self) -> str | None:
+        return self.run.step() if self.run is not None else None
+
+    async def wait(self) -> RunSummary | None:
+        return await self._task if self._task is not None else None

@@ -1,0 +1,139 @@
+"""The editor's Qt-free edit model: edits, undo / redo, dirty state, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from genarun_studio.core.document import Change, EditError, TreeDocument
+from genarun_studio.core.formats import load_tree
+
+EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
+
+
+@pytest.fixture
+def doc() -> TreeDocument:
+    return TreeDocument.open(EXAMPLES / "lizard-blog.genarun.json")
+
+
+def test_edits_undo_and_redo(doc: TreeDocument) -> None:
+    changes: list[Change] = []
+    doc.subscribe(changes.append)
+    assert not doc.dirty
+    node = doc.add_node("text", "topics")
+    assert node.id == "text"
+    assert doc.parent_id("text") == "topics"
+    assert node.config["prompt"]
+    assert doc.dirty
+    doc.set_config("text", {"prompt": "a"})
+    doc.set_config("text", {"prompt": "ab"})  # merged with the edit before
+    doc.set_fields("text", enabled=False)
+    assert doc.node("text").enabled is False
+    assert doc.undo() == "edit text"
+    assert doc.node("text").enabled is True
+    assert doc.undo() == "edit text"
+    assert doc.node("text").config["prompt"] == "Write about ${topic}"
+    assert doc.undo() == "add text"
+    with pytest.raises(EditError):
+        doc.node("text")
+    assert not doc.dirty
+    assert doc.redo() == "add text"
+    assert doc.node("text").type == "text"
+    assert [c.kind for c in changes][:2] == ["added", "edited"]
+
+
+def test_delete_removes_the_subtree_and_undo_puts_it_back(doc: TreeDocument) -> None:
+    removed = doc.remove_node("topics")
+    assert [n.id for n in removed.walk()] == ["topics", "article", "hero"]
+    assert [n.id for n in doc.tree.walk()] == ["site"]
+    doc.undo()
+    assert [n.id for n in doc.tree.walk()] == ["site", "topics", "article", "hero"]
+
+
+def test_reparenting_refuses_cycles(doc: TreeDocument) -> None:
+    with pytest.raises(EditError, match="no cycles"):
+        doc.set_parent("site", "article")
+    doc.set_parent("hero", "site")
+    assert doc.parent_id("hero") == "site"
+    doc.undo()
+    assert doc.parent_id("hero") == "topics"
+    doc.set_parent("hero", None)
+    assert [n.id for n in doc.tree.nodes] == ["site", "hero"]
+
+
+def test_paste_renames_clashing_ids(doc: TreeDocument) -> None:
+    copy = doc.node("topics").model_copy(deep=True)
+    doc.insert(copy, "site")
+    ids = [n.id for n in doc.tree.walk()]
+    assert len(ids) == len(set(ids)) == 7
+    assert "topics_2" in ids
+
+
+def test_renaming_a_node_and_refusing_bad_ids(doc: TreeDocument) -> None:
+    with pytest.raises(EditError, match="already used"):
+        doc.set_fields("hero", id="article")
+    with pytest.raises(EditError, match="not a valid node id"):
+        doc.set_fields("hero", id="../x")
+    doc.set_fields("hero", id="cover")
+    assert doc.node("cover").type == "image"
+    doc.undo()
+    assert doc.node("hero").type == "image"
+
+
+def test_save_round_trips_and_clears_dirty(doc: TreeDocument, tmp_path: Path) -> None:
+    doc.set_ui("site", pos=[10, 20])
+    doc.set_fields("article", title="Article body")
+    target = doc.save(tmp_path / "out.genarun.json")
+    assert not doc.dirty
+    again = load_tree(target)
+    assert again.node("site").ui == {"pos": [10, 20]}
+    assert again.node("article").title == "Article body"
+    assert again == doc.tree
+
+
+def test_a_legacy_file_opens_and_saves_as_native(tmp_path: Path) -> None:
+    doc = TreeDocument.open(EXAMPLES / "photo-exhibition.legacy.json")
+    assert doc.path is None  # saving asks where: the legacy file is not overwritten
+    with pytest.raises(EditError, match="choose where"):
+        doc.save()
+    saved = doc.save(tmp_path / "photo.genarun.json")
+    assert '"format": "genarun/1"' in saved.read_text()
+
+
+def test_problems_follow_edits(doc: TreeDocument) -> None:
+    assert [p for p in doc.problems() if p.severity == "error"] == []
+    doc.set_config("article", {"prompt": "about ${nowhere}"})
+    assert any("unknown variable 'nowhere'" in p.message for p in doc.problems())
+    doc.set_config("article", {"prompt": "broken ${"})
+    assert any(p.severity == "error" for p in doc.problems())
+
+
+def test_moving_a_node_on_the_canvas_makes_the_tree_dirty(
+    doc: TreeDocument,
+    tmp_path: Path,
+) -> None:
+    doc.set_ui("site", pos=[1, 2])
+    assert doc.dirty
+    doc.save(tmp_path / "t.genarun.json")
+    assert not doc.dirty
+    doc.set_ui("site", pos=[1, 2])
+    assert not doc.dirty
+
+
+def test_deleting_on_the_canvas_keeps_the_children_as_roots(doc: TreeDocument) -> None:
+    doc.delete_nodes(["topics"])
+    assert [n.id for n in doc.tree.nodes] == ["site", "article", "hero"]
+    assert doc.undo() == "delete 1 node(s)"
+    assert [n.id for n in doc.tree.walk()] == ["site", "topics", "article", "hero"]
+    doc.delete_nodes(["topics", "article"])
+    assert [n.id for n in doc.tree.walk()] == ["site", "hero"]
+
+
+def test_subscribers_see_the_state_after_the_edit(doc: TreeDocument) -> None:
+    seen: list[tuple[bool, bool, bool]] = []
+    doc.subscribe(lambda change: seen.append((doc.dirty, doc.can_undo, doc.can_redo)))
+    doc.set_fields("site", title="x")
+    doc.undo()
+    doc.redo()
+    assert seen == [(True, True, False), (False, False, True), (True, True, False)]

@@ -1,0 +1,269 @@
+"""The editor as a user drives it: open, edit, enable/disable, run on the mock, pause,
+stop, step, save, legacy files, screenshots. Offscreen, with a real engine on qasync."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6 import QtCore, QtWidgets
+
+from genarun_studio.core.formats import load_tree
+from genarun_studio.qt.main_window import MainWindow
+
+EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
+LIZARD = EXAMPLES / "lizard-blog.genarun.json"
+
+
+@pytest.fixture
+def loop(qapp: QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    event_loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    yield event_loop
+    event_loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> MainWindow:
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(tmp_path / "project", settings=settings)
+    qtbot.addWidget(win)
+    # pytest-qt closes the window before fixtures end: never block on "save changes?"
+    win.ask_save = lambda name: QtWidgets.QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
+    win.resize(1400, 850)
+    win.show()
+    return win
+
+
+def run_until_finished(window: MainWindow, loop: asyncio.AbstractEventLoop) -> Any:
+    async def wait() -> Any:
+        return await window.runner.wait()
+
+    return loop.run_until_complete(asyncio.wait_for(wait(), 60))
+
+
+def test_open_an_example_shows_every_node_wired(window: MainWindow) -> None:
+    assert window.open_path(LIZARD)
+    canvas = window.canvas
+    assert canvas is not None
+    ids = ["site", "topics", "article", "hero"]
+    for node_id in ids:
+        assert canvas.item(node_id) is not None
+    parent = canvas.item("article").input(0).connected_ports()[0].node()
+    assert parent is canvas.item("topics")
+    assert "Pet lizard care blog" in window.windowTitle()
+
+
+def test_run_on_mock_reaches_done_and_shows_counts(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    window.open_path(LIZARD)
+    window.mock_box.setChecked(True)
+    window.seed_edit.setText("3")
+    window._start(window._options(), inputs={})
+    summary = run_until_finished(window, loop)
+    assert summary.status == "finished"
+    run = window.runner.run
+    assert run is not None
+    assert {i.state for i in run.instances.values()} == {"done"}
+    QtWidgets.QApplication.processEvents()
+    window._on_nodes_changed({"site", "topics", "article", "hero"})
+    status = window.canvas.item("hero").get_widget("status")  # type: ignore[union-attr]
+    n = sum(1 for i in run.instances.values() if i.node_id == "hero")
+    assert status.get_value() == f"done {n}/{n}"
+    assert not status.thumb.isHidden()
+
+
+def test_unticking_enabled_on_the_canvas_skips_the_subtree(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    window.open_path(LIZARD)
+    canvas = window.canvas
+    assert canvas is not None
+    canvas.item("topics").get_widget("enabled").set_value(False)
+    assert window.document.node("topics").enabled is False
+    assert canvas.item("hero").disabled()
+    window._start(window._options(), inputs={})
+    run_until_finished(window, loop)
+    run = window.runner.run
+    assert run is not None
+    assert {k: i.state for k, i in run.instances.items()} == {
+        "site": "done",
+        "site/topics": "skipped",
+        "site/topics/article": "skipped",
+        "site/topics/hero": "skipped",
+    }
+    window.undo()
+    assert window.document.node("topics").enabled is True
+    assert canvas.item("topics").get_property("enabled") is True
+
+
+def test_pause_and_stop_mid_run(window: MainWindow, loop: asyncio.AbstractEventLoop) -> None:
+    from genarun_studio.providers.mock import MockProvider
+
+    window.open_path(LIZARD)
+    window.runner.engine.mock_provider = MockProvider(latency_s=0.2)
+    window._start(window._options(), inputs={})
+    run = window.runner.run
+    assert run is not None
+
+    async def pause_then_stop() -> str:
+        await _until(lambda: any(i.state == "running" for i in run.instances.values()))
+        window.toggle_pause()
+        assert window.act_pause.text() == "Resume"
+        await _until(lambda: not any(i.state == "running" for i in run.instances.values()))
+        started = sum(1 for i in run.instances.values() if i.started_at)
+        await asyncio.sleep(0.3)
+        assert sum(1 for i in run.instances.values() if i.started_at) == started
+        window.stop()
+        return (await window.runner.wait()).status  # type: ignore[union-attr]
+
+    assert loop.run_until_complete(asyncio.wait_for(pause_then_stop(), 60)) == "stopped"
+    assert not window.act_stop.isEnabled()
+
+
+def test_step_runs_one_node_then_pauses(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    window.open_path(LIZARD)
+    window.step()
+    run = window.runner.run
+    assert run is not None
+
+    async def first_step() -> None:
+        await _until(lambda: "site" in run.instances and run.instances["site"].state == "done")
+        await asyncio.sleep(0.1)
+
+    loop.run_until_complete(asyncio.wait_for(first_step(), 30))
+    assert run.status == "paused"
+    assert run.instances["site/topics"].state == "queued"
+    window.step()
+    loop.run_until_complete(
+        asyncio.wait_for(
+            _until(
+                lambda: (
+                    run.instances.get("site/topics") is not None
+                    and run.instances["site/topics"].state == "done"
+                )
+            ),
+            30,
+        )
+    )
+    assert run.status == "paused"
+    window.stop()
+    run_until_finished(window, loop)
+
+
+async def _until(predicate: Any) -> None:
+    while not predicate():  # noqa: ASYNC110 - engine state, polled for a test
+        await asyncio.sleep(0.01)
+
+
+def test_editing_adding_and_connecting_through_the_document(window: MainWindow) -> None:
+    window.open_path(LIZARD)
+    canvas = window.canvas
+    assert canvas is not None
+    canvas.select(["article"])
+    new_id = canvas.add_node("image")
+    assert new_id is not None
+    assert window.document.parent_id(new_id) == "article"
+    assert canvas.item(new_id).input(0).connected_ports()[0].node() is canvas.item("article")
+    window.undo()
+    assert new_id not in {n.id for n in window.document.tree.walk()}
+    # a second parent is refused with a clear message
+    site_out = canvas.item("site").output(0).view
+    article_in = canvas.item("article").input(0).view
+    canvas._on_wires_changed([], [(article_in, site_out)])
+    assert window.document.parent_id("article") == "topics"
+    assert "one parent" in window.last_warning
+
+
+def test_delete_keeps_children_and_copy_paste(window: MainWindow) -> None:
+    window.open_path(LIZARD)
+    canvas = window.canvas
+    assert canvas is not None
+    canvas.select(["topics"])
+    window.delete()
+    assert [n.id for n in window.document.tree.nodes] == ["site", "article", "hero"]
+    window.undo()
+    canvas.select(["topics"])
+    window.copy()
+    canvas.select(["site"])
+    window.paste()
+    ids = [n.id for n in window.document.tree.walk()]
+    assert len(ids) == 7
+    assert window.document.parent_id("topics_2") == "site"
+
+
+def test_save_round_trips_and_marks_dirty(window: MainWindow, tmp_path: Path) -> None:
+    window.open_path(LIZARD)
+    assert not window.document.dirty
+    target = tmp_path / "saved.genarun.json"
+    window._save_to(target)
+    assert load_tree(target) == load_tree(LIZARD)
+    window.document.set_fields("article", title="Body")
+    assert window.document.dirty
+    assert window.windowTitle().startswith("Pet lizard care blog *")
+    window.save()
+    assert not window.document.dirty
+    assert json.loads(target.read_text())["nodes"][0]["children"][0]["children"][0]["title"] == (
+        "Body"
+    )
+
+
+def test_a_legacy_file_opens_and_saves_native(window: MainWindow, tmp_path: Path) -> None:
+    assert window.open_path(EXAMPLES / "photo-exhibition.legacy.json")
+    assert window.canvas is not None
+    assert window.canvas.item("image") is not None
+    assert window.document.path is None
+    window._save_to(tmp_path / "photo.genarun.json")
+    assert json.loads((tmp_path / "photo.genarun.json").read_text())["format"] == "genarun/1"
+
+
+def test_a_bad_file_is_reported_and_the_open_tree_stays(window: MainWindow, tmp_path: Path) -> None:
+    window.open_path(LIZARD)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert not window.open_path(bad)
+    assert "not valid JSON" in window.last_warning
+    assert window.document.tree.id == "lizard-blog"
+
+
+def test_running_a_tree_with_errors_is_refused(window: MainWindow) -> None:
+    window.open_path(LIZARD)
+    window.document.set_config("article", {"prompt": "broken ${"})
+    window._start(window._options(), inputs={})
+    assert window.runner.run is None
+    assert "errors" in window.last_warning
+
+
+def test_screenshot_of_the_window_is_not_empty(window: MainWindow, tmp_path: Path) -> None:
+    from genarun_studio.qt.app import screenshot
+
+    window.open_path(LIZARD)
+    window.fit()
+    out = tmp_path / "shot.png"
+    assert screenshot(window, out)
+    image = QtWidgets.QApplication.instance() and __import__("PySide6.QtGui").QtGui.QImage(str(out))
+    assert image.width() >= 1000
+
+
+def test_closing_with_unsaved_changes_asks_first(window: MainWindow, tmp_path: Path) -> None:
+    buttons = QtWidgets.QMessageBox.StandardButton
+    window.open_path(LIZARD)
+    window._save_to(tmp_path / "t.genarun.json")
+    window.document.set_fields("site", title="Changed")
+    asked: list[str] = []
+    window.ask_save = lambda name: asked.append(name) or buttons.Cancel  # type: ignore[method-assign]
+    assert not window.close()
+    assert asked == ["Pet lizard care blog"]
+    assert window.isVisible()
+    window.ask_save = lambda name: buttons.Save  # type: ignore[method-assign]
+    assert window.close()
+    assert load_tree(tmp_path / "t.genarun.json").node("site").title == "Changed"
