@@ -12,15 +12,18 @@ undo entries.
 
 from __future__ import annotations
 
+import contextlib
+import html
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_API", "pyside6")
 
 from NodeGraphQt import BaseNode, NodeGraph
-from NodeGraphQt.widgets.node_widgets import NodeBaseWidget
+from NodeGraphQt.qgraphics.node_base import NodeItem
+from NodeGraphQt.widgets.node_widgets import NodeBaseWidget, _NodeGroupBox
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from genarun_studio.core.document import Change, EditError, TreeDocument
@@ -52,6 +55,52 @@ STATE_COLORS = {
 }
 
 
+def _restyle_once() -> None:
+    """NodeGraphQt restyles each node widget's frame (a costly ``setStyleSheet``) on every
+    redraw, with the same style for the same alignment: do it once per widget and align."""
+    original = _NodeGroupBox.setTitleAlign
+    if getattr(original, "_once", False):
+        return
+
+    def set_title_align(self: Any, align: str = "center") -> None:
+        if getattr(self, "_genarun_align", None) != align:
+            original(self, align)
+            self._genarun_align = align
+
+    set_title_align._once = True  # type: ignore[attr-defined]
+    _NodeGroupBox.setTitleAlign = set_title_align
+
+
+_restyle_once()
+
+
+@contextlib.contextmanager
+def _deferred_drawing() -> Iterator[None]:
+    """Build many nodes without redrawing each after every port and widget it gets.
+
+    NodeGraphQt redraws a node (restyling its widgets) on every ``add_input``,
+    ``add_checkbox``, ``set_color``...: six times per node. Inside this block those redraws
+    are collected, and each node is drawn once at the end.
+    """
+    real = NodeItem.draw_node
+    if getattr(real, "_deferred", False):  # nested: the outer block draws
+        yield
+        return
+    pending: dict[int, Any] = {}
+
+    def collect(self: Any) -> None:
+        pending[id(self)] = self
+
+    collect._deferred = True  # type: ignore[attr-defined]
+    NodeItem.draw_node = collect
+    try:
+        yield
+    finally:
+        NodeItem.draw_node = real
+        for view in pending.values():
+            view.draw_node()
+
+
 class StatusWidget(NodeBaseWidget):  # type: ignore[misc]
     """A line under the node's title: state, instance counts, and the latest image."""
 
@@ -81,7 +130,8 @@ class StatusWidget(NodeBaseWidget):  # type: ignore[misc]
     def show_state(self, state: str | None, text: str, image: Path | None) -> None:
         color = STATE_COLORS.get(state or "", "#8b949e")
         self._text = text
-        self.label.setText(f'<span style="color:{color}">●</span> {text}' if text else "")
+        shown = html.escape(text)
+        self.label.setText(f'<span style="color:{color}">●</span> {shown}' if text else "")
         if image is not None and image.is_file():
             pixmap = QtGui.QPixmap(str(image))
             if not pixmap.isNull():
@@ -178,6 +228,7 @@ class TreeCanvas(QtCore.QObject):
         self._ids: dict[str, str] = {}  # NodeGraphQt node id → our node id
         self._syncing = False
         self._status: dict[str, tuple[str | None, str, Path | None]] = {}
+        self._problems: dict[str, tuple[str, str]] = {}
         viewer = self.graph.viewer()
         # our document is the only source of wiring, undo and deletion
         viewer.connection_changed.disconnect()
@@ -222,6 +273,10 @@ class TreeCanvas(QtCore.QObject):
 
     def _reconcile(self) -> None:
         """Make the canvas match the document: nodes, names, wires, enabled state."""
+        with _deferred_drawing():
+            self._reconcile_now()
+
+    def _reconcile_now(self) -> None:
         doc_nodes = {n.id: n for n in self.document.tree.walk()}
         parents = self.document.tree.parents()
         for gone in [i for i in self._items if i not in doc_nodes]:
@@ -257,8 +312,7 @@ class TreeCanvas(QtCore.QObject):
             if item.get_property("enabled") != node.enabled:
                 item.set_property("enabled", node.enabled, push_undo=False)
             item.set_disabled(node_id in disabled)
-            state, text, image = self._status.get(node_id, (None, "", None))
-            item.get_widget("status").show_state(state, text or node.id, image)
+            self._paint_status(node_id)
 
     def _disabled_ids(self) -> set[str]:
         off: set[str] = set()
@@ -442,11 +496,36 @@ class TreeCanvas(QtCore.QObject):
     ) -> None:
         """Live run state on a node: colour dot, text such as ``done 7/10``, a thumbnail."""
         self._status[node_id] = (state, text, image)
-        item = self._items.get(node_id)
-        if item is not None:
-            item.get_widget("status").show_state(state, text, image)
+        if node_id in self._items:
+            self._paint_status(node_id)
 
     def clear_status(self) -> None:
         self._status.clear()
-        for node_id, item in self._items.items():
-            item.get_widget("status").show_state(None, node_id, None)
+        for node_id in self._items:
+            self._paint_status(node_id)
+
+    def show_problems(self, problems: list[Any]) -> None:
+        """Mark nodes with validation problems (shown while they have no run state)."""
+        marks: dict[str, tuple[str, str]] = {}
+        for problem in problems:
+            if problem.node_id and (problem.node_id not in marks or problem.severity == "error"):
+                marks[problem.node_id] = (problem.severity, problem.message)
+        changed = set(marks) ^ set(self._problems) | {
+            k for k in marks if self._problems.get(k) != marks[k]
+        }
+        self._problems = marks
+        for node_id in changed:
+            if node_id in self._items:
+                self._paint_status(node_id)
+
+    def _paint_status(self, node_id: str) -> None:
+        state, text, image = self._status.get(node_id, (None, "", None))
+        widget = self._items[node_id].get_widget("status")
+        if state is None and node_id in self._problems:
+            severity, message = self._problems[node_id]
+            widget.show_state(
+                "failed" if severity == "error" else "waiting", f"⚠ {message[:60]}", None
+            )
+            widget.setToolTip(message)
+            return
+        widget.show_state(state, text or node_id, image)

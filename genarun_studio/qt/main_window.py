@@ -301,6 +301,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"{self.document.title} — {APP}")
         self.setWindowModified(self.document.dirty)
         self.problems.set_problems(self.document.problems())
+        if self.canvas is not None:
+            self.canvas.show_problems(self.document.problems())
         self.act_undo.setEnabled(self.document.can_undo)
         self.act_redo.setEnabled(self.document.can_redo)
 

@@ -237,7 +237,17 @@ def test_a_bad_file_is_reported_and_the_open_tree_stays(window: MainWindow, tmp_
 
 def test_running_a_tree_with_errors_is_refused(window: MainWindow) -> None:
     window.open_path(LIZARD)
+    window.document.set_config("hero", {"prompt": "a ${nowhere} picture"})
+    assert (
+        "unknown variable 'nowhere'"
+        in window.canvas.item("hero")
+        .get_widget(  # type: ignore[union-attr]
+            "status"
+        )
+        .get_value()
+    )
     window.document.set_config("article", {"prompt": "broken ${"})
+    assert window.canvas.item("article").get_widget("status").get_value().startswith("⚠")  # type: ignore[union-attr]
     window._start(window._options(), inputs={})
     assert window.runner.run is None
     assert "errors" in window.last_warning

@@ -1,0 +1,99 @@
+"""Editor benchmark: cold start to a shown window, and opening big trees onto the canvas.
+
+    .venv/bin/python benchmarks/editor.py            # cold start, 1,000-node tree
+    .venv/bin/python benchmarks/editor.py --full     # also 5,000 nodes (slow)
+
+Targets (issue 4): a 1,000-node tree opens in < 1 s, 5,000 nodes in < 5 s; cold start to a
+shown window < 1.5 s with no torch import. Runs offscreen; prints PASS/MISS per figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
+
+COLD_START = """
+import time, sys, os
+t = time.perf_counter()
+from PySide6 import QtWidgets, QtCore
+app = QtWidgets.QApplication([])
+from genarun_studio.qt.main_window import MainWindow
+settings = QtCore.QSettings(sys.argv[2], QtCore.QSettings.Format.IniFormat)
+w = MainWindow(sys.argv[1], settings=settings)
+w.open_path("resources/examples/lizard-blog.genarun.json")
+w.show()
+app.processEvents()
+print(time.perf_counter() - t, "torch" in sys.modules)
+"""
+
+
+def cold_start() -> tuple[float, bool]:
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", COLD_START, tmp, f"{tmp}/s.ini"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        total = time.perf_counter() - start
+    return total, out[1] == "True"
+
+
+def open_tree(n: int) -> float:
+    from PySide6 import QtWidgets
+
+    from genarun_studio.core.document import TreeDocument
+    from genarun_studio.core.registry import default_registry
+    from genarun_studio.core.tree import Node, Tree
+    from genarun_studio.qt.canvas import TreeCanvas
+
+    QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    roots = []
+    for r in range(10):  # ten roots, each with n/10 - 1 children: a wide, shallow tree
+        root = Node(id=f"r{r}", type="text", config={"prompt": "x"})
+        root.children = [
+            Node(id=f"r{r}_{c}", type="text", config={"prompt": "y"}) for c in range(n // 10 - 1)
+        ]
+        roots.append(root)
+    document = TreeDocument(Tree(nodes=roots))
+    start = time.perf_counter()
+    canvas = TreeCanvas(document, default_registry())
+    QtWidgets.QApplication.processEvents()
+    elapsed = time.perf_counter() - start
+    canvas.close()
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="also open 5,000 nodes")
+    args = parser.parse_args()
+    missed = False
+    total, torch = cold_start()
+    ok = total < 1.5 and not torch
+    missed |= not ok
+    print(
+        f"cold start to a shown window: {total:.2f} s (torch imported: {torch}) — "
+        f"{'PASS' if ok else 'MISS'} (target < 1.5 s, no torch)"
+    )
+    for n, target in ((1000, 1.0), (5000, 5.0)) if args.full else ((1000, 1.0),):
+        elapsed = open_tree(n)
+        ok = elapsed < target
+        missed |= not ok
+        print(
+            f"open {n} nodes onto the canvas: {elapsed:.2f} s ({elapsed / n * 1000:.2f} ms/node)"
+            f" — {'PASS' if ok else 'MISS'} (target < {target:g} s)"
+        )
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
