@@ -3,31 +3,16 @@
 ``MemoryKeyring`` keeps passwords in a dict; ``NoKeyring`` behaves like a headless Linux
 machine without a keychain: every call raises ``keyring.errors.NoKeyringError``. Neither is
 ever chosen by keyring's automatic backend selection (``viable = False``): a test installs
-one explicitly and restores the previous backend afterwards::
-
-    from collections.abc import Iterator
-
-    import keyring
-    import pytest
-
-    from tests.keyring_memory import MemoryKeyring
-
-
-    @pytest.fixture
-    def memory_keyring() -> Iterator[MemoryKeyring]:
-        previous = keyring.get_keyring()
-        backend = MemoryKeyring()
-        keyring.set_keyring(backend)
-        try:
-            yield backend
-        finally:
-            keyring.set_keyring(previous)
-
-Use ``NoKeyring()`` the same way to test the "no keychain" paths.
+one with ``installed(backend)`` (or the ``memory_keyring`` / ``no_keyring`` fixtures of
+``tests/conftest.py``), which restores the previous backend afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+import keyring
 from keyring.backend import KeyringBackend
 from keyring.errors import NoKeyringError, PasswordDeleteError
 
@@ -74,3 +59,14 @@ class NoKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         raise NoKeyringError("No recommended backend was available (test NoKeyring)")
+
+
+@contextlib.contextmanager
+def installed(backend: KeyringBackend) -> Iterator[None]:
+    """Use ``backend`` as the keychain inside the block, then restore the previous one."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)

@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.errors import KeyringLocked
 
 from genarun_studio import secrets
 from genarun_studio.errors import GenarunError
-from tests.keyring_memory import MemoryKeyring, NoKeyring
+from tests.keyring_memory import MemoryKeyring, installed
 
 OPENAI_KEY = "sk-proj-Abc123Def456Ghi789Jkl012wxyz"
 OTHER_KEY = "mp-0123456789abcdefghijklmnopqrstuv"
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_environment(key_environment: None) -> None:
     """No real key from the machine's environment may leak into (or out of) a test."""
-    for var in ("OPENAI_API_KEY", "MY_PROVIDER_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
-
-
-def _install(backend: KeyringBackend) -> Iterator[None]:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    try:
-        yield
-    finally:
-        keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    for _ in _install(backend):
-        yield backend
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    yield from _install(NoKeyring())
 
 
 class LockedKeyring(MemoryKeyring):
@@ -199,7 +172,7 @@ def test_without_a_keychain_deleting_says_so() -> None:
 
 
 def test_a_locked_keychain_is_reported_as_unusable() -> None:
-    for _ in _install(LockedKeyring()):
+    with installed(LockedKeyring()):
         assert secrets.keychain_available() is True
         with pytest.raises(secrets.KeychainUnavailable) as caught:
             secrets.set_key("openai", OPENAI_KEY)

@@ -588,12 +588,16 @@ class Run:
         inst.started_at = inst.ended_at = time.time()
         inst.fanned_out = self._fans_out(inst)
         self.folder.append_journal(inst.record())
+        self._announce_reuse(inst)
+
+    def _announce_reuse(self, inst: NodeInstance) -> None:
+        """A result came without a call (cache or journal): say so and go on to the children."""
         self._emit(
             ev.InstanceCached(
                 run_id=self.id,
                 key=inst.key,
                 node_id=inst.node_id,
-                output=hit.output,
+                output=inst.output,
                 signature=inst.signature or "",
             )
         )
@@ -615,16 +619,7 @@ class Run:
         inst.restored = True
         self.usage = self.usage + inst.usage
         self.cost_usd += inst.cost_usd
-        self._emit(
-            ev.InstanceCached(
-                run_id=self.id,
-                key=inst.key,
-                node_id=inst.node_id,
-                output=inst.output,
-                signature=inst.signature or "",
-            )
-        )
-        self._spawn_children(inst)
+        self._announce_reuse(inst)
 
     def _fail(self, inst: NodeInstance, message: str) -> None:
         inst.state = "failed"

@@ -3,46 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import keyring
 import pytest
 from click.testing import CliRunner, Result
-from keyring.backend import KeyringBackend
 
 from genarun_studio import cli_keys
 from genarun_studio.cli import cli
-from tests.keyring_memory import MemoryKeyring, NoKeyring
+from tests.keyring_memory import MemoryKeyring
 
 KEY = "sk-proj-Zyx987Wvu654Tsr321Qpo000wxyz"
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_environment(key_environment: None) -> None:
     """No real key from the machine's environment may leak into (or out of) a test."""
-    for var in ("OPENAI_API_KEY", "MY_PROVIDER_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
-
-
-def _install(backend: KeyringBackend) -> Iterator[None]:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    try:
-        yield
-    finally:
-        keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    for _ in _install(backend):
-        yield backend
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    yield from _install(NoKeyring())
 
 
 def invoke(*args: str, input: str | None = None) -> Result:

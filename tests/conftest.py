@@ -1,0 +1,31 @@
+"""Fixtures shared by every test: keychains for the code that reads API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.keyring_memory import MemoryKeyring, NoKeyring, installed
+
+
+@pytest.fixture
+def key_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real key from the machine's environment may leak into (or out of) a test."""
+    for var in ("OPENAI_API_KEY", "MY_PROVIDER_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An empty in-memory OS keychain for the test."""
+    backend = MemoryKeyring()
+    with installed(backend):
+        yield backend
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """A machine with no keychain backend (as on a headless Linux)."""
+    with installed(NoKeyring()):
+        yield
