@@ -231,9 +231,9 @@ def _dry_run(prepared: Any, as_json: bool) -> NoReturn:
     from genarun_studio.cli_reports import print_dry_run
 
     summary = asyncio.run(prepared.wait())
-    rows = print_dry_run(prepared, summary, as_json=as_json)
-    shutil.rmtree(prepared.folder.path, ignore_errors=True)
-    sys.exit(EXIT_OK if rows is not None else EXIT_FAILED)
+    print_dry_run(prepared, summary, as_json=as_json)
+    shutil.rmtree(prepared.folder.path.parents[2], ignore_errors=True)  # the scratch project
+    sys.exit(STATUS_EXIT.get(summary.status, EXIT_FAILED))
 
 
 @cli.command()
@@ -321,6 +321,14 @@ def _project(project: Path | None) -> Any:
     return Project(project or default_project_dir())
 
 
+def _index(project: Path | None) -> Any:
+    """The project's index, or exit 2 with one sentence when it is damaged."""
+    try:
+        return _project(project).index
+    except RunError as exc:
+        _fail(str(exc))
+
+
 _PROJECT_OPTION = click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
@@ -368,7 +376,7 @@ def runs_list(tree_id: str | None, limit: int | None, project: Path | None, as_j
     """Runs, newest first: status, duration, instances, tokens, cost."""
     from genarun_studio.cli_reports import print_runs
 
-    index = _project(project).index
+    index = _index(project)
     rows = [_run_row(r) for r in index.runs(tree_id=tree_id, limit=limit)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
@@ -391,7 +399,7 @@ def runs_show(run_id: str, project: Path | None, as_json: bool) -> None:
     """One run: per-node instances, timings, tokens, cost, retries, and its assets."""
     from genarun_studio.cli_reports import print_run
 
-    index = _project(project).index
+    index = _index(project)
     row = index.run(run_id)
     if row is None:
         _fail(f"no run {run_id!r} in the project's index (try: genarun runs list)")

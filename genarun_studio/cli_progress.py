@@ -66,6 +66,8 @@ class Progress:
                 self.failures.append((event.key, event.error))
             elif isinstance(event, ev.InstanceSkipped):
                 self._set(event.key, lane, "skipped")
+            elif isinstance(event, ev.InstanceStopped):
+                self._set(event.key, lane, "stopped")
             elif isinstance(event, ev.InstanceProgress):
                 self.last_log = f"{event.key}: {event.message}"
         elif isinstance(event, ev.LogEvent) and event.level in ("warning", "error"):

@@ -163,12 +163,13 @@ class TreeDocument:
     def _siblings(self, parent_id: str | None) -> list[Node]:
         return self.tree.nodes if parent_id is None else self.node(parent_id).children
 
-    def new_id(self, base: str) -> str:
-        """An unused id from ``base`` (``article``, ``article_2``, ...)."""
+    def new_id(self, base: str, taken: set[str] | None = None) -> str:
+        """An unused id from ``base`` (``article``, ``article_2``, ...), also avoiding
+        ``taken`` (ids chosen for a paste that is not in the tree yet)."""
         base = re.sub(r"[^A-Za-z0-9_-]+", "_", base).strip("_") or "node"
         if not re.match(r"[A-Za-z_]", base):
             base = f"n_{base}"
-        used = {n.id for n in self.tree.walk()}
+        used = {n.id for n in self.tree.walk()} | (taken or set())
         stem = _SUFFIX.match(base).group(1) or base  # type: ignore[union-attr]
         if base not in used:
             return base[:64]
@@ -215,6 +216,12 @@ class TreeDocument:
     def _record(self, step: _Step) -> None:
         """Put an already applied step on the history."""
         history = self._history
+        if (
+            history.undone
+            and history.clean_index is not None
+            and (history.clean_index > len(history.done))
+        ):
+            history.clean_index = None  # the saved state was undone and is now unreachable
         last = history.done[-1] if history.done else None
         mergeable = (
             step.merge_key is not None
@@ -226,8 +233,6 @@ class TreeDocument:
             history.done[-1] = _Step(step.label, last.undo, step.redo, step.merge_key)
         else:
             history.done.append(step)
-        if history.clean_index is not None and history.clean_index > len(history.done):
-            history.clean_index = None
         history.undone.clear()
 
     def undo(self) -> str | None:
@@ -296,7 +301,7 @@ class TreeDocument:
         taken = {n.id for n in self.tree.walk()}
         for item in node.walk():
             if item.id in taken:
-                item.id = self.new_id(item.id)
+                item.id = self.new_id(item.id, taken)
             taken.add(item.id)
         snapshot = copy.deepcopy(node)
 

@@ -30,11 +30,22 @@ from genarun_studio.providers.base import (
     OutputShape,
 )
 
-__all__ = ["ConfigT", "NodeContext", "NodeType", "Plan", "template_field"]
+__all__ = ["ConfigT", "NodeContext", "NodeType", "Plan", "endpoint_of", "template_field"]
 
 Plan = dict[str, Any]
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+def endpoint_of(profile: ModelProfile) -> str | None:
+    """Where a profile's calls go (its base URL, else ``OPENAI_BASE_URL``) and with which
+    stored key: part of a plan, so answers of one endpoint never stand in for another's."""
+    import os
+
+    base = profile.base_url or os.environ.get("OPENAI_BASE_URL")
+    if base is None and profile.key_name is None:
+        return None
+    return f"{base or 'default'}#{profile.key_name or profile.provider}"
 
 
 def template_field() -> dict[str, Any]:

@@ -22,12 +22,20 @@ __all__ = ["CachedResult", "MemoryCache", "ProjectCache", "ResultCache", "signat
 
 
 def signature(
-    type_id: str, version: int, config: Any, plan: Any, key: str, *, mock: bool = False
+    type_id: str, version: int, config: Any, plan: Any, key: str, *, mock_seed: int | None = None
 ) -> str:
-    """The instance's cache key. Mock answers never stand in for real ones: ``mock`` is part
-    of it, so a run after a ``--mock`` try-out calls the real model."""
+    """The instance's cache key. Mock answers never stand in for real ones: a mock run's
+    signatures carry its seed (mock answers follow the seed), so a run after a ``--mock``
+    try-out calls the real model, and mock runs with another seed get other answers."""
     payload = json.dumps(
-        {"type": type_id, "v": version, "config": config, "plan": plan, "key": key, "mock": mock},
+        {
+            "type": type_id,
+            "v": version,
+            "config": config,
+            "plan": plan,
+            "key": key,
+            "mock": mock_seed,
+        },
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),

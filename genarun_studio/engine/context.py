@@ -77,7 +77,7 @@ class InstanceContext:
         backend = self._run.providers.get(self.profile(profile))
         request = request.model_copy(update={"seed_key": self._seed_key(request.seed_key)})
         estimate, est_cost = self._run.pricing.estimate_chat(request)
-        self._check_budget(est_cost)
+        self._reserve(est_cost)
         started = time.monotonic()
         attempts = 0
 
@@ -90,6 +90,7 @@ class InstanceContext:
             response = await call_with_retries(once, self.limits, self._on_retry)
         finally:
             self._instance.attempts += attempts
+            self._run.reserved_usd -= est_cost
         if self._run.options.dry_run:
             usage, cost = estimate, est_cost
         else:
@@ -115,7 +116,7 @@ class InstanceContext:
         backend = self._run.providers.get(self.profile(profile))
         request = request.model_copy(update={"seed_key": self._seed_key(request.seed_key)})
         estimate, est_cost = self._run.pricing.estimate_image(request)
-        self._check_budget(est_cost)
+        self._reserve(est_cost)
         started = time.monotonic()
         attempts = 0
 
@@ -128,6 +129,7 @@ class InstanceContext:
             response = await call_with_retries(once, self.limits, self._on_retry)
         finally:
             self._instance.attempts += attempts
+            self._run.reserved_usd -= est_cost
         if self._run.options.dry_run:
             usage, cost = estimate, est_cost
         else:
@@ -158,15 +160,25 @@ class InstanceContext:
             return 0.0
         return self._run.pricing.cost(model, usage, size=size, quality=quality)
 
-    def _check_budget(self, est_cost: float) -> None:
-        budget = self._run.budget_usd
-        live = not self._run.options.dry_run and not self._run.mock
-        if budget is not None and live and self._run.cost_usd + est_cost > budget:
-            raise BudgetReached(
-                f"the next call (about ${est_cost:.4f}) would take the run past its budget "
-                f"of ${budget:.2f} (spent ${self._run.cost_usd:.4f}); resume with a "
-                "higher --budget to go on"
-            )
+    def _reserve(self, est_cost: float) -> None:
+        """Hold ``est_cost`` of the budget for a call about to be made, or refuse it.
+
+        Calls in flight count with their estimates, so concurrent calls cannot together pass
+        the budget; once one is refused, no further call starts (calls in flight finish).
+        """
+        run = self._run
+        budget = run.budget_usd
+        live = not run.options.dry_run and not run.mock
+        if budget is not None and live:
+            if run.budget_note is None and run.cost_usd + run.reserved_usd + est_cost > budget:
+                run.budget_note = (
+                    f"the next call (about ${est_cost:.4f}) would take the run past its budget "
+                    f"of ${budget:.2f} (spent ${run.cost_usd:.4f}); resume with a higher "
+                    "--budget to go on"
+                )
+            if run.budget_note is not None:
+                raise BudgetReached(run.budget_note)
+        run.reserved_usd += est_cost
 
     def _account(self, usage: Usage, cost: float) -> None:
         self._instance.usage = self._instance.usage + usage
@@ -175,8 +187,12 @@ class InstanceContext:
 
     def save_asset(self, data: bytes, extension: str) -> str:
         ext = "".join(c for c in extension.lower() if c.isalnum())[:8] or "bin"
-        n = len(self._instance.assets)
-        name = f"{asset_stem(self._instance.key)}{'' if n == 0 else f'-{n + 1}'}.{ext}"
+        stem = asset_stem(self._instance.key)
+        n = len(self._instance.assets) + 1
+        name = f"{stem}.{ext}" if n == 1 else f"{stem}-{n}.{ext}"
+        while (self._run.folder.assets / name).exists() and n < 10_000:
+            n += 1  # another instance's key mapped to the same stem: never overwrite it
+            name = f"{stem}-{n}.{ext}"
         path = self._run.folder.save_asset(name, data)
         self._instance.assets.append(path)
         return path

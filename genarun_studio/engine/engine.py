@@ -14,8 +14,9 @@ from genarun_studio.engine.cost import Pricing
 from genarun_studio.engine.inputs import resolve_inputs
 from genarun_studio.engine.run import Run, RunOptions, RunSummary
 from genarun_studio.errors import RunError
-from genarun_studio.providers.base import Provider
+from genarun_studio.providers.base import Provider, Usage
 from genarun_studio.providers.registry import ProviderFactory, ProviderSet
+from genarun_studio.store.history import effective_status
 from genarun_studio.store.project import Project
 from genarun_studio.store.rebuild import latest_records
 from genarun_studio.store.runfolder import RunFolder
@@ -74,6 +75,10 @@ class Engine:
         """
         options = options or RunOptions()
         resolved = resolve_inputs(tree, dict(inputs or {}))
+        known = {node.id for node in tree.walk()}
+        unknown = [t for t in options.targets if t not in known]
+        if unknown:  # refused before a run folder exists
+            raise RunError(f"no node with id {', '.join(map(repr, unknown))} in the tree")
         tree_id = tree_id or tree.id or "tree"
         folder = self._folder(tree, tree_id, scratch=options.dry_run)
         return Run(
@@ -130,10 +135,24 @@ class Engine:
             )
         except FileNotFoundError as exc:
             raise RunError(f"run {run_id!r} cannot be resumed: {exc.filename} is missing") from None
+        status = effective_status({"status": meta.get("status", ""), "run_dir": folder.path})
+        if status in ("running", "paused"):
+            raise RunError(
+                f"run {run_id!r} is still going (process {meta.get('pid')}); stop it "
+                "first, then resume"
+            )
+        if status == "finished":
+            raise RunError(f"run {run_id!r} has already finished: there is nothing to resume")
         options = RunOptions.model_validate({**meta.get("options", {}), "seed": meta["seed"]})
         if budget_usd is not None:
             options = options.model_copy(update={"budget_usd": budget_usd})
-        prior = {r["key"]: r for r in latest_records(folder) if r["state"] in ("done", "cached")}
+        records = latest_records(folder)
+        prior = {r["key"]: r for r in records if r["state"] in ("done", "cached")}
+        spent_usage, spent_cost = Usage(), 0.0
+        for record in records:  # failed attempts of earlier sessions were paid for too
+            if record["key"] not in prior:
+                spent_usage = spent_usage + Usage.model_validate(record.get("usage") or {})
+                spent_cost += float(record.get("cost_usd") or 0.0)
         return Run(
             tree,
             tree_id=meta["tree_id"],
@@ -146,6 +165,7 @@ class Engine:
             pricing=self.pricing,
             prior=prior,
             previous=meta,
+            spent=(spent_usage, spent_cost),
         )
 
     def _folder(self, tree: Tree, tree_id: str, *, scratch: bool = False) -> RunFolder:
@@ -154,6 +174,14 @@ class Engine:
                 self._scratch = Project(tempfile.mkdtemp(prefix="genarun-"), index=False)
             return self._scratch.new_run(tree, tree_id)
         return self.project.new_run(tree, tree_id)
+
+    def discard_scratch(self) -> None:
+        """Delete the temporary project of dry runs and project-less runs."""
+        if self._scratch is not None:
+            import shutil
+
+            shutil.rmtree(self._scratch.root, ignore_errors=True)
+            self._scratch = None
 
     @property
     def scratch_dir(self) -> Path | None:

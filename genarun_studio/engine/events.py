@@ -24,6 +24,7 @@ __all__ = [
     "InstanceQueued",
     "InstanceSkipped",
     "InstanceStarted",
+    "InstanceStopped",
     "LogEvent",
     "RunFinished",
     "RunPaused",
@@ -114,6 +115,11 @@ class InstanceFailed(InstanceEvent):
 @dataclass(frozen=True, kw_only=True)
 class InstanceSkipped(InstanceEvent):
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceStopped(InstanceEvent):
+    """The run stopped before this instance could finish (it runs again on resume)."""
 
 
 @dataclass(frozen=True, kw_only=True)

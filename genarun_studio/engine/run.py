@@ -120,6 +120,7 @@ class Run:
         pricing: Pricing | None = None,
         prior: dict[str, dict[str, Any]] | None = None,
         previous: dict[str, Any] | None = None,
+        spent: tuple[Usage, float] | None = None,
     ) -> None:
         self.tree = tree
         self.tree_id = tree_id
@@ -142,8 +143,9 @@ class Run:
         self.status = "pending"
         self.instances: dict[str, NodeInstance] = {}
         self.roots: list[NodeInstance] = []
-        self.usage = Usage()
-        self.cost_usd = 0.0
+        self.usage = spent[0] if spent else Usage()
+        self.cost_usd = spent[1] if spent else 0.0
+        """Totals; on resume they start with what failed attempts of earlier sessions spent."""
         self._subscribers: list[Subscriber] = []
         self._resume = asyncio.Event()
         self._resume.set()
@@ -161,6 +163,10 @@ class Run:
         self._previous = previous
         """``run.json`` of the run being resumed."""
         self._resumes = int(previous.get("resumes") or 0) + 1 if previous else 0
+        self.reserved_usd = 0.0
+        """Estimated cost of the calls in flight (held against the budget)."""
+        self.budget_note: str | None = None
+        """Set once a call was refused for the budget: no further call starts."""
         self._lanes = {
             lane: asyncio.Semaphore(options.concurrency.get(lane, tree.limits.lane_limit(lane)))
             for lane in {
@@ -288,7 +294,9 @@ class Run:
 
     def stop(self, reason: str = "stopped by the user") -> None:
         """Cancel running calls; everything finished is already journaled."""
-        if self.status in ("finished", "failed", "stopped") or self._stop_reason:
+        if self.status in ("finished", "failed", "stopped"):
+            return
+        if self._stop_reason and not self.budget_note:
             return
         self._stop_reason = reason
         self._cancel_all()
@@ -411,6 +419,9 @@ class Run:
         if not node.enabled:
             self._skip(inst, "disabled")
             return inst
+        if self._stop_reason is not None:
+            inst.state = "stopped"  # the run is stopping: nothing new starts
+            return inst
         if self._selection.get(node.id) == "skip":
             self._skip(inst, "not selected", quiet=True)
             return inst
@@ -490,7 +501,7 @@ class Run:
                 node.config,
                 inst.plan,
                 inst.key,
-                mock=self.mock,
+                mock_seed=self.seed if self.mock else None,
             )
             prior = self._prior.get(inst.key)
             if prior is not None and prior.get("signature") == inst.signature:
@@ -498,7 +509,7 @@ class Run:
                 return
             if self._use_cache(node):
                 hit = self.cache.get(inst.signature)
-                if hit is not None:
+                if hit is not None and self._usable(hit):
                     self._reuse(inst, hit)
                     return
             if self._selection.get(node.id) == "ancestor":
@@ -529,7 +540,8 @@ class Run:
             inst.state = "stopped"
             inst.ended_at = time.time()
             self.instance_log(inst, str(exc), "warning")
-            self.stop(f"budget reached: {exc}")
+            if self._stop_reason is None:
+                self._stop_reason = f"budget reached: {exc}"  # no new calls; none cancelled
             return
         except GenarunError as exc:
             self._fail(inst, str(exc))
@@ -544,7 +556,11 @@ class Run:
         inst.output = output
         inst.state = "done"
         inst.fanned_out = self._fans_out(inst)
-        self.folder.append_journal(inst.record())
+        try:
+            self.folder.append_journal(inst.record())
+        except Exception as exc:  # a result that cannot be kept must not count as done
+            self._fail(inst, f"could not record the result ({type(exc).__name__}: {exc})")
+            return
         if node.cache and inst.signature:
             self.cache.put(
                 inst.signature,
@@ -572,6 +588,14 @@ class Run:
         if not node.cache or self.options.no_cache or node.id in self.options.force:
             return False
         return not (self.options.targets and self._selection.get(node.id) == "run")
+
+    def _usable(self, hit: CachedResult) -> bool:
+        """A cached result whose asset files are gone (a deleted or moved run) is a miss."""
+        if not hit.assets:
+            return True
+        if not hit.source_dir:
+            return False
+        return all((Path(hit.source_dir) / rel).is_file() for rel in hit.assets)
 
     def _reuse(self, inst: NodeInstance, hit: CachedResult) -> None:
         if hit.source_dir and hit.assets and Path(hit.source_dir) != self.folder.path:
@@ -625,7 +649,10 @@ class Run:
         inst.state = "failed"
         inst.error = message
         inst.ended_at = time.time()
-        self.folder.append_journal(inst.record())
+        try:
+            self.folder.append_journal(inst.record())
+        except Exception:  # the failure is still reported; the journal may be unwritable
+            log.exception("could not journal the failure of %s", inst.key)
         self._emit(
             ev.InstanceFailed(run_id=self.id, key=inst.key, node_id=inst.node_id, error=message)
         )
@@ -686,6 +713,12 @@ class Run:
     # -- the end -----------------------------------------------------------------------
 
     async def _finish(self) -> RunSummary:
+        for inst in self.instances.values():
+            if inst.state in ("pending", "queued", "running"):
+                inst.state = "stopped"  # cancelled before it could finish
+        for inst in self.instances.values():
+            if inst.state == "stopped":
+                self._emit(ev.InstanceStopped(run_id=self.id, key=inst.key, node_id=inst.node_id))
         wall = time.monotonic() - self._started
         counts = self.counts()
         if self._stop_reason and not self._halted:
@@ -711,7 +744,11 @@ class Run:
                 },
             )
             self._write_run_json(wall, counts)
-            if self.status == "finished" and not self.options.dry_run:
+            if (
+                self.status == "finished"
+                and not self.options.dry_run
+                and not (self.options.targets)
+            ):
                 self.folder.publish_latest()
         finally:
             await self.providers.aclose()

@@ -20,7 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "RunIndex"]
+from genarun_studio.errors import RunError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "IndexDamaged", "RunIndex"]
 
 MIGRATIONS: list[str] = [
     # 1: runs, instances, results
@@ -94,6 +96,10 @@ _RUN_COLUMNS = (
 )  # fmt: skip
 
 
+class IndexDamaged(RunError):
+    """The index file is not a usable SQLite database (it can be rebuilt)."""
+
+
 class RunIndex:
     """One SQLite file per project. Safe to use from one thread at a time per instance."""
 
@@ -103,9 +109,16 @@ class RunIndex:
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise IndexDamaged(
+                f"the project's index {path} is damaged ({exc}); `genarun runs rebuild` "
+                "makes it again from the run folders"
+            ) from None
 
     @property
     def version(self) -> int:

@@ -5,11 +5,13 @@ the project's index. The journal is the truth; everything else can be made again
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from genarun_studio.core.formats import loads_tree
 from genarun_studio.core.outputs import output_from_records
+from genarun_studio.store.index import IndexDamaged
 from genarun_studio.store.project import Project
 from genarun_studio.store.runfolder import RunFolder
 
@@ -55,9 +57,20 @@ def _read_meta(path: Path) -> dict[str, Any]:
 
 def rebuild_index(project: Project) -> int:
     """Recreate every run's rows in the index from the run folders; returns the run count."""
-    index = project.index
+    path = project.root / ".genarun" / "index.sqlite"
+    try:
+        index = project.index
+    except IndexDamaged:
+        path.replace(path.with_name(f"index.damaged-{int(time.time())}.sqlite"))
+        for extra in (path.with_name("index.sqlite-wal"), path.with_name("index.sqlite-shm")):
+            extra.unlink(missing_ok=True)
+        index = project.index
     if index is None:
         return 0
+    with index.transaction() as db:  # start empty: runs whose folders are gone disappear
+        db.execute("DELETE FROM instances")
+        db.execute("DELETE FROM results")
+        db.execute("DELETE FROM runs")
     count = 0
     trees = project.root / "trees"
     for run_json in sorted(trees.glob("*/*/run.json")):
@@ -69,7 +82,6 @@ def rebuild_index(project: Project) -> int:
             continue
         folder = RunFolder(run_dir, meta["run_id"])
         records = latest_records(folder)
-        index.delete_run(meta["run_id"])
         index.record_run(meta, str(run_dir))
         for record in records:
             index.record_instance(meta["run_id"], record, str(run_dir))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from genarun_nodes.prompts import PromptConfig, render_turns
-from genarun_studio.core.nodetype import NodeContext, NodeType, Plan
+from genarun_studio.core.nodetype import NodeContext, NodeType, Plan, endpoint_of
 from genarun_studio.providers.base import ImageRequest, OutputShape
 
 __all__ = ["ImageConfig", "ImageNode"]
@@ -33,6 +33,7 @@ class ImageNode(NodeType[ImageConfig]):
         return {
             "profile": config.profile,
             "provider": profile.provider,
+            "endpoint": endpoint_of(profile),
             "model": config.model or profile.model,
             "params": {**profile.params, **config.params},
             "prompt": "\n\n".join(t["user"] for t in turns),

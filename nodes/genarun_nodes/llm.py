@@ -19,7 +19,7 @@ from genarun_studio.core.answers import (
     parse_json_answer,
     parse_list_answer,
 )
-from genarun_studio.core.nodetype import NodeContext, NodeType, Plan
+from genarun_studio.core.nodetype import NodeContext, NodeType, Plan, endpoint_of
 from genarun_studio.errors import OutputError
 from genarun_studio.providers.base import ChatRequest, Message, OutputShape
 
@@ -43,6 +43,7 @@ class _ChatNode(NodeType[LLMConfig]):
         return {
             "profile": config.profile,
             "provider": profile.provider,
+            "endpoint": endpoint_of(profile),
             "model": config.model or profile.model,
             "params": {**profile.params, **config.params},
             "turns": render_turns(ctx, config.prompt),

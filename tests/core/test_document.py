@@ -137,3 +137,21 @@ def test_subscribers_see_the_state_after_the_edit(doc: TreeDocument) -> None:
     doc.undo()
     doc.redo()
     assert seen == [(True, True, False), (False, False, True), (True, True, False)]
+
+
+def test_an_edit_after_undoing_past_the_save_leaves_the_tree_dirty(
+    doc: TreeDocument, tmp_path: Path
+) -> None:
+    doc.set_fields("site", title="one")
+    doc.save(tmp_path / "t.genarun.json")
+    doc.undo()
+    doc.set_fields("topics", title="two")
+    assert doc.dirty
+
+
+def test_pasting_a_subtree_twice_keeps_every_id_unique(doc: TreeDocument) -> None:
+    subtree = doc.node("topics").model_copy(deep=True)
+    doc.insert(subtree.model_copy(deep=True), "site")
+    doc.insert(subtree.model_copy(deep=True), "site")
+    ids = [n.id for n in doc.tree.walk()]
+    assert len(ids) == len(set(ids)) == 10

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,9 @@ async def test_a_torn_journal_line_from_a_kill_is_ignored_and_cut(tmp_path: Path
     lines = journal.read_text().splitlines(keepends=True)
     # as if killed while writing the 4th line: keep three whole lines and half of one
     journal.write_text("".join(lines[:3]) + lines[3][: len(lines[3]) // 2])
+    run_json = Path(summary.run_dir) / "run.json"
+    meta = json.loads(run_json.read_text())
+    run_json.write_text(json.dumps({**meta, "status": "running", "pid": None}))
     calls = len(provider.calls)
     resumed = engine.prepare_resume(summary.run_id)
     assert (await resumed.wait()).status == "finished"
@@ -149,3 +154,56 @@ async def test_mock_answers_never_stand_in_for_real_ones(tmp_path: Path) -> None
     summary = await scripted_engine(tmp_path, provider).run(TREE, options=RunOptions(seed=4))
     assert summary.counts == {"done": 8}
     assert len(provider.calls) == 8
+
+
+async def test_a_finished_or_live_run_is_not_resumed(tmp_path: Path) -> None:
+    provider = ScriptedProvider()
+    engine = scripted_engine(tmp_path, provider)
+    summary = await engine.run(TREE, options=RunOptions(seed=3))
+    with pytest.raises(RunError, match="already finished"):
+        engine.prepare_resume(summary.run_id)
+    run_json = Path(summary.run_dir) / "run.json"
+    meta = json.loads(run_json.read_text())
+    run_json.write_text(json.dumps({**meta, "status": "running", "pid": os.getpid()}))
+    with pytest.raises(RunError, match="still going"):
+        engine.prepare_resume(summary.run_id)
+
+
+async def test_resume_counts_what_failed_attempts_spent(tmp_path: Path) -> None:
+    provider = ScriptedProvider()
+    provider.rules["broken"] = lambda r: "not json at all"
+    provider.usage = Usage(input_tokens=1000, output_tokens=500)
+    engine = scripted_engine(tmp_path, provider)
+    tree = make_tree(
+        {"id": "o", "type": "object", "config": {"prompt": "broken"}},
+        text("t", "fine"),
+        limits={"max_reasks": 0, "backoff_s": 0},
+    )
+    provider.rules["fine"] = lambda r: "ok"
+    first = await engine.run(tree, options=RunOptions(seed=1))
+    assert first.status == "failed"
+    resumed = engine.prepare_resume(first.run_id)
+    summary = await resumed.wait()
+    # the failed object was asked twice (once per session), the text once: all were paid
+    assert summary.cost_usd == pytest.approx(3 * 0.00045)
+
+
+async def test_a_cached_result_whose_files_are_gone_is_made_again(tmp_path: Path) -> None:
+    engine = Engine(project=Project(tmp_path))
+    tree = make_tree({"id": "pic", "type": "image", "config": {"prompt": "a fox"}})
+    first = await engine.run(tree, options=RunOptions(mock=True, seed=1))
+    shutil.rmtree(first.run_dir)
+    again = await engine.run(tree, options=RunOptions(mock=True, seed=1))
+    assert again.counts == {"done": 1}
+    output = json.loads((Path(again.run_dir) / "output.json").read_text())
+    assert (Path(again.run_dir) / output["pic"]).is_file()
+
+
+async def test_stop_before_the_first_tick_starts_nothing(tmp_path: Path) -> None:
+    provider = ScriptedProvider()
+    run = scripted_engine(tmp_path, provider).start(TREE, options=RunOptions(seed=1))
+    run.stop()
+    summary = await run.wait()
+    assert summary.status == "stopped"
+    assert provider.calls == []
+    assert set(summary.counts) == {"stopped"}

@@ -107,11 +107,15 @@ def test_an_index_from_a_newer_genarun_is_refused(tmp_path: Path) -> None:
         RunIndex(path)
 
 
-async def test_latest_is_a_copy_of_the_newest_finished_run(project_with_runs: Project) -> None:
+async def test_latest_is_a_copy_of_the_newest_whole_run(project_with_runs: Project) -> None:
     latest = project_with_runs.root / "trees" / "lizard-blog" / "latest"
     index = project_with_runs.index
     assert index is not None
-    newest = index.runs(tree_id="lizard-blog")[0]
+    # the newest lizard-blog run only reran "hero": a partial run does not replace latest/
+    partial, newest = index.runs(tree_id="lizard-blog")
+    assert index.run(partial["run_id"]) is not None
+    partial_meta = json.loads((Path(partial["run_dir"]) / "run.json").read_text())
+    assert partial_meta["options"]["targets"] == ["hero"]
     run_json = json.loads((latest / "run.json").read_text())
     assert run_json["run_id"] == newest["run_id"]
     assert (latest / "output.json").read_text() == (
