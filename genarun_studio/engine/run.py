@@ -730,8 +730,11 @@ class Run:
             self.status = "finished"
         self.folder.close()
         try:
-            self.folder.write("output.json", build_output(self.roots))
-            self.folder.write(
+            output = build_output(self.roots)
+            # big runs write megabytes here: off the event loop, so the editor stays responsive
+            await asyncio.to_thread(self.folder.write, "output.json", output)
+            await asyncio.to_thread(
+                self.folder.write,
                 "logs.json",
                 {
                     "run_id": self.id,

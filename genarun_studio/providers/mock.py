@@ -191,7 +191,8 @@ class MockProvider(Provider):
         await self._simulate(f"image\x00{request.seed_key}")
         width, height = _fit(width, height, _MAX_IMAGE_SIDE)
         material = _material(request.seed_key, request.model, request.prompt, request.size)
-        data = _render_placeholder(request.prompt, material, width, height)
+        # drawn off the event loop, so an editor running many images stays responsive
+        data = await asyncio.to_thread(_render_placeholder, request.prompt, material, width, height)
         return ImageResponse(data=data, extension="png", usage=Usage(images=1), model=request.model)
 
     async def _simulate(self, key: str) -> None:
