@@ -243,7 +243,7 @@ async def run_once(
 ) -> Sample:
     provider = TimedMock(latency_s=latency)
     engine = Engine(project=Project(root), mock_provider=provider)
-    options = RunOptions(mock=True, concurrency={"text": slots})
+    options = RunOptions(mock=True, no_cache=True, concurrency={"text": slots})  # every call made
     tree = build_tree(shape)
     gc.collect()
     started = time.perf_counter()
