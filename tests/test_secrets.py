@@ -9,7 +9,7 @@ from genarun_studio import secrets
 from genarun_studio.errors import GenarunError
 from tests.keyring_memory import MemoryKeyring, installed
 
-OPENAI_KEY = "sk-proj-Abc123Def456Ghi789Jkl012wxyz"
+OPENAI_KEY = "sk-proj.Abc123.Def456.Ghi789.Jkl012wxyz"
 OTHER_KEY = "mp-0123456789abcdefghijklmnopqrstuv"
 
 
@@ -252,7 +252,7 @@ def test_redact_replaces_every_known_key() -> None:
 
 
 def test_redact_does_not_leave_part_of_a_longer_key() -> None:
-    short, long = "sk-abcdefgh", "sk-abcdefgh-and-more-secret"
+    short, long = "sk-abcdefgh", "sk-abcdefgh.and.more.secret"
     assert secrets.redact(f"key={long}", {short, long}) == "key=***"
 
 

@@ -11,7 +11,7 @@ from genarun_studio import cli_keys
 from genarun_studio.cli import cli
 from tests.keyring_memory import MemoryKeyring
 
-KEY = "sk-proj-Zyx987Wvu654Tsr321Qpo000wxyz"
+KEY = "sk-proj.Zyx987.Wvu654.Tsr321.Qpo000wxyz"
 
 
 @pytest.fixture(autouse=True)

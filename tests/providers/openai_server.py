@@ -62,7 +62,7 @@ __all__ = [
     "running_server",
 ]
 
-FAKE_KEY = "sk-test-SECRET-123456789"
+FAKE_KEY = "sk-test.SECRET.123456789"
 """A recognisable fake API key: tests assert it never shows up where it must not."""
 
 CHAT_PATH = "/v1/chat/completions"

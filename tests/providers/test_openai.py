@@ -617,7 +617,7 @@ async def test_the_profiles_key_name_reads_the_keychain_first(
     openai_server: OpenAIServer, isolated_keys: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     isolated_keys.passwords[("genarun", "local")] = "sk-keychain-local-0001"
-    monkeypatch.setenv("LOCAL_API_KEY", "sk-environment-local-0002")
+    monkeypatch.setenv("LOCAL_API_KEY", "sk-environment.local.0002")
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     profile = ModelProfile(model="test-model", base_url=openai_server.base_url, key_name="local")
     backend = openai_factory(profile)
