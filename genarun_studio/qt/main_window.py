@@ -204,6 +204,14 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.act_stop = self._action("Stop", self.stop, "Shift+F5", "Stop the run", sp.SP_MediaStop)
         self.act_settings = self._action("Settings…", self.open_settings)
+        self.run_actions = [
+            self.act_run,
+            self.act_run_sel,
+            self.act_run_here,
+            self.act_step,
+            self.act_pause,
+            self.act_stop,
+        ]
         self._update_run_actions()
 
     def _build_toolbar(self) -> None:
@@ -213,15 +221,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for action in (self.act_open, self.act_save):
             bar.addAction(action)
         bar.addSeparator()
-        for action in (
-            self.act_run,
-            self.act_run_sel,
-            self.act_run_here,
-            self.act_step,
-            self.act_pause,
-            self.act_stop,
-        ):
-            bar.addAction(action)
+        bar.addActions(self.run_actions)
         bar.addSeparator()
         self.mock_box = QtWidgets.QCheckBox("Mock")
         self.mock_box.setToolTip("Answer every call offline with the mock provider (free)")
@@ -268,15 +268,7 @@ class MainWindow(QtWidgets.QMainWindow):
         ):
             view.addAction(dock.toggleViewAction())
         run = menu.addMenu("&Run")
-        for action in (
-            self.act_run,
-            self.act_run_sel,
-            self.act_run_here,
-            self.act_step,
-            self.act_pause,
-            self.act_stop,
-        ):
-            run.addAction(action)
+        run.addActions(self.run_actions)
 
     # -- documents -----------------------------------------------------------------------
 
