@@ -419,9 +419,9 @@ class TreeDocument:
                     setattr(target, key, copy.deepcopy(value))
                 old = ids["now"]
                 ids["now"] = target.id
-                self._emit(Change("edited", target.id, tuple(state)))
-                if old != target.id:
+                if old != target.id:  # first, so views move their item instead of remaking it
                     self._emit(Change("renamed", old, (target.id,)))
+                self._emit(Change("edited", target.id, tuple(state)))
 
             return run
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 __all__ = ["main", "screenshot"]
@@ -81,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     project = Path(args.project) if args.project else default_project_dir()
     settings = None
     if args.screenshot:  # do not read or write the user's window layout
-        settings = QtCore.QSettings(str(Path(os.devnull)), QtCore.QSettings.Format.IniFormat)
+        # a throwaway file (never os.devnull: QSettings replaces the file it writes)
+        scratch = Path(tempfile.mkdtemp(prefix="genarun-studio-"))
+        settings = QtCore.QSettings(
+            str(scratch / "settings.ini"), QtCore.QSettings.Format.IniFormat
+        )
     window = MainWindow(project, settings=settings)
     if args.tree and not window.open_path(args.tree):
         sys.stderr.write(f"genarun-studio: {window.last_warning or 'cannot open ' + args.tree}\n")
@@ -92,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(int(w), int(h))
         window.show()
         window.fit()
-        if args.run:
-            _run_for_screenshot(window, app, args.seed)
+        loop = _run_for_screenshot(window, app, args.seed) if args.run else None
+        if loop is not None:
             window.fit()
         if args.select and window.canvas is not None:
             window.canvas.select([args.select])
@@ -102,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         window.document._history.clean_index = len(window.document._history.done)
         window.document._ui_dirty = False
         window.close()
+        if loop is not None:
+            loop.close()  # joins qasync's worker threads (asyncio.to_thread runs there)
+        settings.sync()
+        shutil.rmtree(scratch, ignore_errors=True)
         return 0 if ok else 1
     window.show()
     loop = qasync.QEventLoop(app)
@@ -113,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run_for_screenshot(window: object, app: object, seed: int) -> None:
+def _run_for_screenshot(window: object, app: object, seed: int) -> asyncio.AbstractEventLoop:
     """Run the open tree on the mock provider to its end, on a qasync loop."""
     import qasync
     from PySide6 import QtWidgets
@@ -133,6 +143,7 @@ def _run_for_screenshot(window: object, app: object, seed: int) -> None:
         await asyncio.sleep(0.3)  # let the status timer paint the last states
 
     loop.run_until_complete(finish())
+    return loop
 
 
 def _dark(app: object) -> None:

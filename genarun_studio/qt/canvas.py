@@ -206,6 +206,8 @@ class TreeCanvas(QtCore.QObject):
     """A node was double-clicked."""
     addRequested = QtCore.Signal(object)
     """The user asked to add a node at a scene position (QPointF): Tab or double-click."""
+    fileDropped = QtCore.Signal(str)
+    """A file was dropped on the canvas (the window opens ``.json`` trees)."""
     refused = QtCore.Signal(str)
     """An edit the tree cannot take, in one sentence (a second parent, a cycle)."""
 
@@ -236,6 +238,7 @@ class TreeCanvas(QtCore.QObject):
         viewer.connection_sliced.disconnect()
         viewer.connection_sliced.connect(self._on_wires_sliced)
         viewer.moved_nodes.connect(self._on_moved)
+        viewer.data_dropped.disconnect()  # NodeGraphQt would import its own sessions
         viewer.data_dropped.connect(self._on_dropped)
         viewer.installEventFilter(self)
         viewer.viewport().installEventFilter(self)
@@ -344,6 +347,8 @@ class TreeCanvas(QtCore.QObject):
             return
         self._syncing = True
         try:
+            if change.kind == "renamed" and change.node_id in self._status:
+                self._status[change.fields[0]] = self._status.pop(change.node_id)
             if change.kind == "renamed" and change.node_id in self._items:
                 self._items[change.fields[0]] = self._items.pop(change.node_id)
             if change.kind == "ui" and change.node_id in self._items:
@@ -422,6 +427,10 @@ class TreeCanvas(QtCore.QObject):
         self.selectionChanged.emit(self.selected_ids())
 
     def _on_dropped(self, mime: QtCore.QMimeData, pos: Any) -> None:
+        for url in mime.urls():
+            if url.isLocalFile():
+                self.fileDropped.emit(url.toLocalFile())
+                return
         if mime.hasFormat(NODE_MIME):
             type_id = bytes(mime.data(NODE_MIME).data()).decode()
             self.add_node(type_id, QtCore.QPointF(pos.x(), pos.y()))

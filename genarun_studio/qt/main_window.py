@@ -84,6 +84,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.event.connect(self._on_run_event)
         self.runner.nodesChanged.connect(self._on_nodes_changed)
         self.runner.runFinished.connect(self._on_run_finished)
+        self.runner.runFailed.connect(self._on_run_failed)
         self.set_document(self.document)
         state = self.settings.value("window/state")
         if isinstance(state, QtCore.QByteArray):
@@ -283,6 +284,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.canvas.nodeActivated.connect(lambda nid: self._show_properties([nid]))
         self.canvas.addRequested.connect(self._quick_add)
         self.canvas.refused.connect(lambda msg: self._warn("Not possible", msg))
+        self.canvas.fileDropped.connect(
+            lambda path: self.open_path(path) if path.endswith(".json") else None
+        )
         self.setCentralWidget(self.canvas.widget)
         self._unsubscribe = document.subscribe(lambda change: self._on_document_changed())
         self._show_properties([])
@@ -357,6 +361,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if answer == QtWidgets.QMessageBox.StandardButton.Save:
             return self.save()
         return answer == QtWidgets.QMessageBox.StandardButton.Discard
+
+    def ask_inputs(self, last: dict[str, Any]) -> dict[str, Any] | None:
+        """Ask for the tree's declared inputs; None when cancelled (replaceable by tests)."""
+        dialog = InputsDialog(self.document, last, self)
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return None
+        return dialog.values()
 
     def ask_save(self, name: str) -> QtWidgets.QMessageBox.StandardButton:
         """Ask whether to save unsaved changes (replaceable, e.g. by tests)."""
@@ -532,14 +543,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self._warn("The tree has errors", f"Fix these first:\n{listing}")
             self.problems_dock.raise_()
             return
-        ask = inputs is None and bool(self.document.tree.inputs) and not paused
+        ask = inputs is None and bool(self.document.tree.inputs)
         if inputs is None:
             inputs = dict(self._last_inputs)
         if ask:
-            dialog = InputsDialog(self.document, self._last_inputs, self)
-            if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            asked = self.ask_inputs(self._last_inputs)
+            if asked is None:
                 return
-            inputs = dialog.values()
+            inputs = asked
         self._last_inputs = inputs
         self.settings.setValue("run/mock", self.mock_box.isChecked())
         self.log.clear()
@@ -612,6 +623,12 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.progress.hide()
         self._update_run_actions()
+
+    def _on_run_failed(self, message: str) -> None:
+        self.progress.hide()
+        self._update_run_actions()
+        self.statusBar().showMessage(f"The run ended with an error: {message}")
+        self._warn("The run ended with an error", message)
 
     def _update_run_actions(self) -> None:
         busy = self.runner.busy

@@ -56,6 +56,8 @@ class RunController(QtCore.QObject):
     """The Run."""
     runFinished = QtCore.Signal(object)
     """The RunSummary."""
+    runFailed = QtCore.Signal(str)
+    """The run could not end normally (the message says why)."""
     event = QtCore.Signal(object)
     """Every engine event, as it happens."""
     nodesChanged = QtCore.Signal(set)
@@ -105,6 +107,10 @@ class RunController(QtCore.QObject):
         self._flush()
         self._timer.stop()
         if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:  # a bug or a disk error at the end: never leave the UI "running"
+            self.runFailed.emit(f"{type(error).__name__}: {error}")
             return
         self.runFinished.emit(task.result())
 

@@ -36,6 +36,7 @@ def window(qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> MainW
     qtbot.addWidget(win)
     # pytest-qt closes the window before fixtures end: never block on "save changes?"
     win.ask_save = lambda name: QtWidgets.QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
+    win.ask_inputs = lambda last: {}  # type: ignore[method-assign]
     win.resize(1400, 850)
     win.show()
     return win
@@ -277,3 +278,44 @@ def test_closing_with_unsaved_changes_asks_first(window: MainWindow, tmp_path: P
     window.ask_save = lambda name: buttons.Save  # type: ignore[method-assign]
     assert window.close()
     assert load_tree(tmp_path / "t.genarun.json").node("site").title == "Changed"
+
+
+def test_a_run_that_ends_with_an_error_gives_the_controls_back(
+    window: MainWindow, loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genarun_studio.engine.run import Run
+
+    async def broken_finish(self: Run) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Run, "_finish", broken_finish)
+    window.open_path(LIZARD)
+    window._start(window._options(), inputs={})
+    task = window.runner._task
+    assert task is not None
+    loop.run_until_complete(asyncio.wait([task], timeout=30))
+    QtWidgets.QApplication.processEvents()
+    assert window.act_run.isEnabled()
+    assert not window.act_stop.isEnabled()
+    assert "No space left on device" in window.last_warning
+
+
+def test_renaming_a_node_keeps_its_canvas_item_and_selection(window: MainWindow) -> None:
+    window.open_path(LIZARD)
+    canvas = window.canvas
+    assert canvas is not None
+    item = canvas.item("article")
+    canvas.select(["article"])
+    window.document.set_fields("article", id="post")
+    assert canvas.item("post") is item
+    assert canvas.selected_ids() == ["post"]
+    window.undo()
+    assert canvas.item("article") is item
+
+
+def test_dropping_a_tree_file_on_the_canvas_opens_it(window: MainWindow) -> None:
+    window.open_path(LIZARD)
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(EXAMPLES / "city-guide.genarun.json"))])
+    window.canvas.graph.viewer().data_dropped.emit(mime, QtCore.QPoint(10, 10))  # type: ignore[union-attr]
+    assert window.document.tree.id == "city-guide"

@@ -1,0 +1,71 @@
+"""``genarun-studio --screenshot`` as docs and checks use it: a real process, no display."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6 import QtGui
+
+EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
+
+
+def test_screenshot_renders_the_tree_and_touches_no_user_settings(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(config),
+        "HOME": str(tmp_path),
+    }
+    out = tmp_path / "shot.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genarun_studio.qt.app",
+            str(EXAMPLES / "lizard-blog.genarun.json"),
+            "--screenshot",
+            str(out),
+            "--run",
+            "--select",
+            "hero",
+            "--project",
+            str(tmp_path / "project"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    image = QtGui.QImage(str(out))
+    assert image.width() == 1600
+    assert image.height() == 950
+    assert not config.exists() or not any(config.rglob("*Genarun*"))
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    assert list((tmp_path / "project" / "trees" / "lizard-blog").glob("2*/output.json"))
+
+
+def test_a_bad_tree_makes_the_screenshot_fail_clearly(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genarun_studio.qt.app",
+            str(bad),
+            "--screenshot",
+            str(tmp_path / "x.png"),
+        ],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "not valid JSON" in result.stderr
