@@ -75,6 +75,7 @@ class TreeDocument:
         self._ui_dirty = False
         self._batch: list[_Step] | None = None
         self._held: list[Change] | None = None
+        self._merge_barrier = False
 
     # -- files -----------------------------------------------------------------------------
 
@@ -224,7 +225,8 @@ class TreeDocument:
             history.clean_index = None  # the saved state was undone and is now unreachable
         last = history.done[-1] if history.done else None
         mergeable = (
-            step.merge_key is not None
+            not self._merge_barrier
+            and step.merge_key is not None
             and last is not None
             and last.merge_key == step.merge_key
             and history.clean_index != len(history.done)
@@ -234,6 +236,7 @@ class TreeDocument:
         else:
             history.done.append(step)
         history.undone.clear()
+        self._merge_barrier = False
 
     def undo(self) -> str | None:
         """Undo the last edit; returns its label (None when there is nothing to undo)."""
@@ -253,6 +256,11 @@ class TreeDocument:
             step.redo()
             self._history.done.append(step)
         return step.label
+
+    def break_merge(self) -> None:
+        """The next edit starts its own undo step (e.g. after the user selected another
+        node), even if it edits the same field as the last one."""
+        self._merge_barrier = True
 
     @property
     def can_undo(self) -> bool:

@@ -409,6 +409,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_properties(self, ids: list[str]) -> None:
         from genarun_studio.qt.forms import NodeForm, TreeForm
 
+        self.document.break_merge()  # edits made after a selection change undo on their own
         old = self.properties.takeWidget()
         if old is not None:
             old.deleteLater()

@@ -155,3 +155,11 @@ def test_pasting_a_subtree_twice_keeps_every_id_unique(doc: TreeDocument) -> Non
     doc.insert(subtree.model_copy(deep=True), "site")
     ids = [n.id for n in doc.tree.walk()]
     assert len(ids) == len(set(ids)) == 10
+
+
+def test_a_merge_barrier_keeps_separate_edits_apart(doc: TreeDocument) -> None:
+    doc.set_fields("article", title="one")
+    doc.break_merge()
+    doc.set_fields("article", title="two")
+    doc.undo()
+    assert doc.node("article").title == "one"
