@@ -50,9 +50,8 @@ def screenshot(window: object, out: Path) -> bool:
     from PySide6 import QtWidgets
 
     assert isinstance(window, QtWidgets.QWidget)
-    app = QtWidgets.QApplication.instance()
     for _ in range(10):
-        app.processEvents()  # type: ignore[union-attr]
+        QtWidgets.QApplication.processEvents()
     pixmap = window.grab()
     out.parent.mkdir(parents=True, exist_ok=True)
     return bool(pixmap.save(str(out))) and not pixmap.isNull()
@@ -110,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         window.close()
         if loop is not None:
             loop.close()  # joins qasync's worker threads (asyncio.to_thread runs there)
-        settings.sync()
+        if settings is not None:
+            settings.sync()
         shutil.rmtree(scratch, ignore_errors=True)
         return 0 if ok else 1
     window.show()
@@ -133,7 +133,7 @@ def _run_for_screenshot(window: object, app: object, seed: int) -> asyncio.Abstr
 
     assert isinstance(window, MainWindow)
     assert isinstance(app, QtWidgets.QApplication)
-    loop = qasync.QEventLoop(app)
+    loop: asyncio.AbstractEventLoop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window.mock_box.setChecked(True)
     window._start(RunOptions(seed=seed, mock=True), inputs={})

@@ -396,9 +396,9 @@ class TreeCanvas(QtCore.QObject):
             moved = {self._ids[(a if a.port_type == "in" else b).node.id] for a, b in connected}
             for a, b in disconnected:
                 child = a if a.port_type == "in" else b
-                child_id = self._ids.get(child.node.id)
-                if child_id and child_id not in moved and self.document.parent_id(child_id):
-                    self.document.set_parent(child_id, None)
+                gone_id = self._ids.get(child.node.id)
+                if gone_id and gone_id not in moved and self.document.parent_id(gone_id):
+                    self.document.set_parent(gone_id, None)
 
         self._edit(apply)
 

@@ -59,7 +59,7 @@ import re
 import textwrap
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any, ClassVar, Final
 
@@ -301,7 +301,7 @@ class _TextEdit(QPlainTextEdit):
         self.document().contentsChanged.connect(self._fit)
         self._fit()
 
-    def setFont(self, font: QFont) -> None:
+    def setFont(self, font: QFont | str | Iterable[str]) -> None:
         super().setFont(font)
         self._fit()
 

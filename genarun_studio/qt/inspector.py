@@ -289,7 +289,10 @@ class InstanceInspector(QWidget):
     @property
     def current_key(self) -> str | None:
         item = self.instance_list.currentItem()
-        return None if item is None else item.data(0, Qt.ItemDataRole.UserRole)
+        if item is None:
+            return None
+        key = item.data(0, Qt.ItemDataRole.UserRole)
+        return str(key) if key is not None else None
 
     @property
     def current_instance(self) -> NodeInstance | None:
@@ -313,7 +316,9 @@ class InstanceInspector(QWidget):
         self.instance_list.blockSignals(False)
         self._update_heading()
         if not self.select_instance(previous or "") and self.instance_list.topLevelItemCount():
-            self.instance_list.setCurrentItem(self.instance_list.topLevelItem(0))
+            first = self.instance_list.topLevelItem(0)
+            if first is not None:
+                self.instance_list.setCurrentItem(first)
         elif not self._rows:
             self._render(None)
 
@@ -702,6 +707,8 @@ def _visible_rows(tree: QTreeWidget) -> int:
     stack = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
     while stack:
         item = stack.pop()
+        if item is None:
+            continue
         count += 1
         if item.isExpanded():
             stack.extend(item.child(i) for i in range(item.childCount()))

@@ -7,6 +7,7 @@ runs only through the controller.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_toolbar()
         self._build_menus()
         self.statusBar().showMessage("Ready")
-        self.runner.event.connect(self._on_run_event)
+        self.runner.engineEvent.connect(self._on_run_event)
         self.runner.nodesChanged.connect(self._on_nodes_changed)
         self.runner.runFinished.connect(self._on_run_finished)
         self.runner.runFailed.connect(self._on_run_failed)
@@ -113,9 +114,9 @@ class MainWindow(QtWidgets.QMainWindow):
         left = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
         right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
         bottom = QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
-        self.palette = NodePalette(self.registry)
-        self.palette.nodeRequested.connect(self._add_node)
-        self.palette_dock = self._dock("Nodes", self.palette, left)
+        self.node_palette = NodePalette(self.registry)  # not "palette": QWidget.palette()
+        self.node_palette.nodeRequested.connect(self._add_node)
+        self.palette_dock = self._dock("Nodes", self.node_palette, left)
         self.properties = QtWidgets.QScrollArea()
         self.properties.setWidgetResizable(True)
         self.properties_dock = self._dock("Properties", self.properties, right)
@@ -126,7 +127,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log = LogPane()
         self.log_dock = self._dock("Log", self.log, bottom)
         self.problems = ProblemsList()
-        self.problems.nodeActivated.connect(lambda nid: self.canvas and self.canvas.select([nid]))
+        self.problems.nodeActivated.connect(self._select_node)
         self.problems_dock = self._dock("Problems", self.problems, bottom)
         self.tabifyDockWidget(self.log_dock, self.problems_dock)
         self.log_dock.raise_()
@@ -246,7 +247,8 @@ class MainWindow(QtWidgets.QMainWindow):
             file.addAction(action)
         file.addSeparator()
         file.addAction(self.act_settings)
-        file.addAction(self._action("&Quit", self.close, QtGui.QKeySequence.StandardKey.Quit))
+        quit_keys = QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Quit)
+        file.addAction(self._action("&Quit", self.close, quit_keys))
         edit = menu.addMenu("&Edit")
         for action in (
             self.act_undo,
@@ -372,7 +374,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def ask_save(self, name: str) -> QtWidgets.QMessageBox.StandardButton:
         """Ask whether to save unsaved changes (replaceable, e.g. by tests)."""
         buttons = QtWidgets.QMessageBox.StandardButton
-        return QtWidgets.QMessageBox.question(  # type: ignore[no-any-return]
+        return QtWidgets.QMessageBox.question(
             self,
             "Save changes?",
             f"“{name}” has unsaved changes.",
@@ -395,7 +397,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         for path in self._recent():
-            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+            self.recent_menu.addAction(path, functools.partial(self.open_path, path))
         self.recent_menu.setEnabled(bool(self._recent()))
 
     # -- editing -------------------------------------------------------------------------
@@ -421,11 +423,17 @@ class MainWindow(QtWidgets.QMainWindow):
             form = TreeForm(self.document)
         self.properties.setWidget(form)
 
+    def _select_node(self, node_id: str) -> None:
+        if self.canvas is not None:
+            self.canvas.select([node_id])
+
     def _add_node(self, type_id: str) -> None:
         if self.canvas is not None:
             self.canvas.add_node(type_id)
 
-    def _quick_add(self, scene_pos: QtCore.QPointF) -> None:
+    def _quick_add(self, scene_pos: object) -> None:
+        """Tab or a double-click on the canvas: pick a type, add it at ``scene_pos``."""
+        assert isinstance(scene_pos, QtCore.QPointF)
         from genarun_studio.qt.palette import QuickAddPopup
 
         type_id = QuickAddPopup.ask(self, self.registry, QtGui.QCursor.pos())
@@ -582,7 +590,8 @@ class MainWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(50, self.runner.step)
         return run
 
-    def _on_run_event(self, event: ev.Event) -> None:
+    def _on_run_event(self, event: object) -> None:
+        assert isinstance(event, ev.Event)
         self.log.on_event(event)
         run = self.runner.run
         if run is None:

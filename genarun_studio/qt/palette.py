@@ -186,7 +186,10 @@ class NodePalette(QWidget):
             category.setHidden(visible == 0)
             if query and visible:
                 category.setExpanded(True)
-        self.tree.setCurrentItem(first if query else None)
+        if query and first is not None:
+            self.tree.setCurrentItem(first)
+        else:
+            self.tree.clearSelection()
         self.empty.setVisible(first is None and bool(query))
 
     def visible_type_ids(self) -> list[str]:
@@ -367,10 +370,8 @@ class QuickAddPopup(QDialog):
 
     def matches(self) -> list[str]:
         """Type ids listed for the current search, best first."""
-        return [
-            self.results.topLevelItem(i).data(0, TYPE_ID_ROLE)
-            for i in range(self.results.topLevelItemCount())
-        ]
+        items = (self.results.topLevelItem(i) for i in range(self.results.topLevelItemCount()))
+        return [str(item.data(0, TYPE_ID_ROLE)) for item in items if item is not None]
 
     # -- internals ---------------------------------------------------------------------
 
@@ -400,8 +401,9 @@ class QuickAddPopup(QDialog):
             item.setData(0, TYPE_ID_ROLE, node_type.type_id)
             item.setToolTip(0, _tooltip(node_type))
             item.setForeground(1, self.palette().placeholderText())
-        if self.results.topLevelItemCount():
-            self.results.setCurrentItem(self.results.topLevelItem(0))
+        first = self.results.topLevelItem(0)
+        if first is not None:
+            self.results.setCurrentItem(first)
         else:
             self.hint.setText("No node type matches.")
 
@@ -426,7 +428,9 @@ class QuickAddPopup(QDialog):
             return
         current = self.results.indexOfTopLevelItem(self.results.currentItem())
         row = min(max(current + step, 0), count - 1)
-        self.results.setCurrentItem(self.results.topLevelItem(row))
+        target = self.results.topLevelItem(row)
+        if target is not None:
+            self.results.setCurrentItem(target)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (

@@ -58,7 +58,7 @@ class RunController(QtCore.QObject):
     """The RunSummary."""
     runFailed = QtCore.Signal(str)
     """The run could not end normally (the message says why)."""
-    event = QtCore.Signal(object)
+    engineEvent = QtCore.Signal(object)  # not "event": that would hide QObject.event()
     """Every engine event, as it happens."""
     nodesChanged = QtCore.Signal(set)
     """Node ids whose instances changed since the last signal (at most 10 times a second)."""
@@ -96,7 +96,7 @@ class RunController(QtCore.QObject):
     def _on_event(self, event: ev.Event) -> None:
         if isinstance(event, ev.InstanceEvent):
             self._dirty_nodes.add(event.node_id)
-        self.event.emit(event)
+        self.engineEvent.emit(event)
 
     def _flush(self) -> None:
         if self._dirty_nodes:
