@@ -42,6 +42,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="with --screenshot: select this node (its properties and output)",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed for --run")
+    parser.add_argument(
+        "--view",
+        choices=["tree", "history"],
+        default="tree",
+        help="with --screenshot: the view to show (history: the run table)",
+    )
     return parser.parse_args(argv)
 
 
@@ -103,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.select and window.canvas is not None:
             window.canvas.select([args.select])
             (window.inspector_dock if args.run else window.properties_dock).raise_()
+        if args.view == "history":
+            window.history.refresh()
+            window.history_dock.raise_()
         ok = screenshot(window, Path(args.screenshot))
         window.document._history.clean_index = len(window.document._history.done)
         window.document._ui_dirty = False

@@ -130,6 +130,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.problems.nodeActivated.connect(self._select_node)
         self.problems_dock = self._dock("Problems", self.problems, bottom)
         self.tabifyDockWidget(self.log_dock, self.problems_dock)
+        from genarun_studio.qt.history import RunHistoryPanel
+
+        self.history = RunHistoryPanel(self._project_index())
+        self.history.runActivated.connect(self._on_history_run)
+        self.history_dock = self._dock("History", self.history, bottom)
+        self.tabifyDockWidget(self.problems_dock, self.history_dock)
         self.log_dock.raise_()
         self.resizeDocks([self.properties_dock], [430], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.palette_dock], [210], QtCore.Qt.Orientation.Horizontal)
@@ -263,6 +269,7 @@ class MainWindow(QtWidgets.QMainWindow):
         view.addAction(self.act_layout)
         view.addSeparator()
         for dock in (
+            self.history_dock,
             self.palette_dock,
             self.properties_dock,
             self.inspector_dock,
@@ -426,6 +433,19 @@ class MainWindow(QtWidgets.QMainWindow):
     def _select_node(self, node_id: str) -> None:
         if self.canvas is not None:
             self.canvas.select([node_id])
+
+    def _project_index(self) -> Any:
+        """The project's run index; None (with a message) when it cannot be opened."""
+        try:
+            return self.runner.project.index
+        except GenarunError as exc:
+            self.statusBar().showMessage(str(exc), 10000)
+            return None
+
+    def _on_history_run(self, run_id: str) -> None:
+        row = self.runner.project.index.run(run_id) if self.runner.project.index else None
+        if row is not None:
+            self.statusBar().showMessage(f"{run_id}: {row['status']} — {row['run_dir']}")
 
     def _add_node(self, type_id: str) -> None:
         if self.canvas is not None:
@@ -627,6 +647,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.inspector.show_node(node_id, instances, run.folder.path)
 
     def _on_run_finished(self, summary: Any) -> None:
+        self.history.refresh()
         counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts.items()))
         self.statusBar().showMessage(
             f"{summary.status}: {counts} in {summary.wall_s:.1f} s — {summary.run_dir}"
