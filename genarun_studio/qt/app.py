@@ -44,9 +44,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="seed for --run")
     parser.add_argument(
         "--view",
-        choices=["tree", "history"],
         default="tree",
-        help="with --screenshot: the view to show (history: the run table)",
+        metavar="tree|history|run:RUN_ID",
+        help="with --screenshot: the view to show (the run table, or one run's timeline)",
     )
     return parser.parse_args(argv)
 
@@ -112,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.view == "history":
             window.history.refresh()
             window.history_dock.raise_()
+        elif args.view.startswith("run:"):
+            if not window.run_detail.show_run(args.view[4:]):
+                sys.stderr.write(f"genarun-studio: no run {args.view[4:]!r} in the project\n")
+                return 2
+            window.run_detail_dock.raise_()
+            window.resizeDocks([window.run_detail_dock], [420], QtCore.Qt.Orientation.Vertical)
         ok = screenshot(window, Path(args.screenshot))
         window.document._history.clean_index = len(window.document._history.done)
         window.document._ui_dirty = False

@@ -136,6 +136,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.history.runActivated.connect(self._on_history_run)
         self.history_dock = self._dock("History", self.history, bottom)
         self.tabifyDockWidget(self.problems_dock, self.history_dock)
+        from genarun_studio.qt.rundetail import RunDetail
+
+        self.run_detail = RunDetail(self._project_index())
+        self.run_detail_dock = self._dock("Run", self.run_detail, bottom)
+        self.tabifyDockWidget(self.history_dock, self.run_detail_dock)
         self.log_dock.raise_()
         self.resizeDocks([self.properties_dock], [430], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.palette_dock], [210], QtCore.Qt.Orientation.Horizontal)
@@ -270,6 +275,7 @@ class MainWindow(QtWidgets.QMainWindow):
         view.addSeparator()
         for dock in (
             self.history_dock,
+            self.run_detail_dock,
             self.palette_dock,
             self.properties_dock,
             self.inspector_dock,
@@ -443,9 +449,13 @@ class MainWindow(QtWidgets.QMainWindow):
             return None
 
     def _on_history_run(self, run_id: str) -> None:
-        row = self.runner.project.index.run(run_id) if self.runner.project.index else None
-        if row is not None:
-            self.statusBar().showMessage(f"{run_id}: {row['status']} — {row['run_dir']}")
+        """A run picked in the history: its timeline, nodes, output and errors."""
+        if self.run_detail.show_run(run_id):
+            self.run_detail_dock.raise_()
+            index = self._project_index()
+            row = index.run(run_id) if index is not None else None
+            if row is not None:
+                self.statusBar().showMessage(f"{run_id}: {row['status']} — {row['run_dir']}")
 
     def _add_node(self, type_id: str) -> None:
         if self.canvas is not None:
@@ -648,6 +658,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_run_finished(self, summary: Any) -> None:
         self.history.refresh()
+        self.run_detail.show_run(summary.run_id)
         counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts.items()))
         self.statusBar().showMessage(
             f"{summary.status}: {counts} in {summary.wall_s:.1f} s — {summary.run_dir}"

@@ -75,6 +75,8 @@ def test_run_on_mock_reaches_done_and_shows_counts(
     assert {i.state for i in run.instances.values()} == {"done"}
     assert window.history.selected_run_id() is None
     assert [r["run_id"] for r in window.history.visible_runs()] == [run.id]
+    assert window.run_detail.run_id == run.id
+    assert len(window.run_detail.timeline_bars()) == len(run.instances)
     QtWidgets.QApplication.processEvents()
     window._on_nodes_changed({"site", "topics", "article", "hero"})
     status = window.canvas.item("hero").get_widget("status")  # type: ignore[union-attr]

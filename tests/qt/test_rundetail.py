@@ -1,0 +1,174 @@
+"""The run detail widget against a project's real index (mock runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from genarun_studio.core.formats import load_tree
+from genarun_studio.engine import Engine, RunOptions
+from genarun_studio.qt.rundetail import MAX_CHILDREN, RunDetail, pack_rows
+from genarun_studio.store import Project
+from genarun_studio.store.index import RunIndex
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+BROKEN_TREE = {
+    "format": "genarun/1",
+    "id": "broken",
+    "name": "Broken",
+    "nodes": [
+        {"id": "broken", "type": "template", "config": {"template": "{bad", "parse_json": True}}
+    ],
+}
+
+
+class Runs:
+    def __init__(self, project: Project, blog: str, broken: str) -> None:
+        self.project = project
+        self.blog = blog
+        self.broken = broken
+
+    @property
+    def index(self) -> RunIndex:
+        assert self.project.index is not None
+        return self.project.index
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Iterator[Runs]:
+    project = Project(tmp_path / "project")
+    tree_file = tmp_path / "broken.genarun.json"
+    tree_file.write_text(json.dumps(BROKEN_TREE), encoding="utf-8")
+
+    async def go() -> tuple[str, str]:
+        engine = Engine(project=project)
+        blog = await engine.run(
+            load_tree(EXAMPLES / "lizard-blog.genarun.json"), {}, RunOptions(mock=True, seed=1)
+        )
+        broken = await engine.run(load_tree(tree_file), {}, RunOptions(mock=True, seed=1))
+        return blog.run_id, broken.run_id
+
+    blog, broken = asyncio.run(go())
+    yield Runs(project, blog, broken)
+    project.close()
+
+
+def _detail(qtbot: QtBot, index: RunIndex | None) -> RunDetail:
+    detail = RunDetail(index)
+    qtbot.addWidget(detail)
+    detail.resize(1100, 420)
+    detail.show()
+    return detail
+
+
+def test_timeline_has_one_bar_per_instance(qtbot: QtBot, runs: Runs) -> None:
+    detail = _detail(qtbot, runs.index)
+    assert detail.show_run(runs.blog)
+    assert detail.run_id == runs.blog
+    instances = runs.index.instances(runs.blog)
+    bars = detail.timeline_bars()
+    assert len(bars) == len(instances) == 8
+    assert sorted(str(b.data(0)) for b in bars) == sorted(i["key"] for i in instances)
+    assert all(b.rect().width() >= 2 for b in bars)
+    assert all("node " in b.toolTip() for b in bars)
+    detail.tabs.setCurrentIndex(0)
+    qtbot.wait(50)
+    detail.grab().save("/tmp/rundetail.png")
+
+
+def test_bars_in_one_lane_row_never_overlap(qtbot: QtBot, runs: Runs) -> None:
+    detail = _detail(qtbot, runs.index)
+    assert detail.show_run(runs.blog)
+    rows: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    for bar in detail.timeline_bars():
+        rect = bar.mapRectToScene(bar.rect())
+        rows.setdefault((str(bar.data(1)), int(bar.data(2))), []).append(
+            (rect.left(), rect.right())
+        )
+    assert {lane for lane, _ in rows} == {"text", "image"}
+    for spans in rows.values():
+        spans.sort()
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert end <= start
+
+
+def test_pack_rows_is_greedy_and_disjoint() -> None:
+    spans = [(0.0, 10.0), (5.0, 8.0), (9.0, 20.0), (11.0, 12.0), (0.0, 1.0)]
+    rows = pack_rows(spans, gap=0.5)
+    assert rows == [1, 0, 0, 1, 0]
+    for row in set(rows):
+        mine = sorted(s for s, r in zip(spans, rows, strict=True) if r == row)
+        assert all(a[1] + 0.5 <= b[0] for a, b in itertools.pairwise(mine))
+
+
+def test_nodes_table_counts_instances(qtbot: QtBot, runs: Runs) -> None:
+    detail = _detail(qtbot, runs.index)
+    assert detail.show_run(runs.blog)
+    table = detail.nodes
+    counts = {
+        table.item(row, 0).text(): int(table.item(row, 1).text()) for row in range(table.rowCount())
+    }
+    assert counts == {"site": 1, "topics": 1, "article": 3, "hero": 3}
+    assert table.isSortingEnabled()
+    table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    assert int(table.item(0, 1).text()) == 3
+
+
+def test_output_tree_and_missing_output(qtbot: QtBot, runs: Runs) -> None:
+    detail = _detail(qtbot, runs.index)
+    assert detail.show_run(runs.blog)
+    assert detail.output_stack.currentWidget() is detail.output_tree
+    assert {"site", "topics"} <= set(detail.output_top_keys())
+    run = runs.index.run(runs.blog)
+    assert run is not None
+    (Path(run["run_dir"]) / "output.json").unlink()
+    assert detail.show_run(runs.blog)
+    assert detail.output_stack.currentWidget() is detail.output_message
+    assert "no output.json" in detail.output_message.text()
+
+
+def test_output_tree_caps_children(qtbot: QtBot, runs: Runs) -> None:
+    detail = _detail(qtbot, runs.index)
+    run = runs.index.run(runs.blog)
+    assert run is not None
+    big = {"items": list(range(MAX_CHILDREN + 20))}
+    (Path(run["run_dir"]) / "output.json").write_text(json.dumps(big), encoding="utf-8")
+    assert detail.show_run(runs.blog)
+    items = detail.output_tree.topLevelItem(0)
+    assert items.childCount() == MAX_CHILDREN + 1
+    assert "20 more" in items.child(MAX_CHILDREN).text(0)
+
+
+def test_errors_tab(qtbot: QtBot, runs: Runs) -> None:
+    detail = _detail(qtbot, runs.index)
+    assert detail.show_run(runs.blog)
+    assert detail.failures() == []
+    assert detail.errors.item(0).text() == "No failures"
+    assert detail.show_run(runs.broken)
+    failures = detail.failures()
+    assert [key for key, _ in failures] == ["broken"]
+    assert "JSON" in failures[0][1]
+    assert "broken" in detail.errors.item(0).text()
+    assert detail.tabs.tabText(3) == "Errors (1)"
+    assert len(detail.timeline_bars()) == 1
+
+
+def test_unknown_run_and_clear(qtbot: QtBot, runs: Runs) -> None:
+    detail = _detail(qtbot, runs.index)
+    assert detail.show_run(runs.blog)
+    assert not detail.show_run("nope")
+    assert detail.run_id is None
+    assert detail.timeline_bars() == []
+    assert detail.nodes.rowCount() == 0
+    assert detail.show_run(runs.blog)
+    detail.clear()
+    assert detail.timeline_bars() == []
+    assert detail.failures() == []
+    assert not _detail(qtbot, None).show_run(runs.blog)
