@@ -217,6 +217,18 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.act_stop = self._action("Stop", self.stop, "Shift+F5", "Stop the run", sp.SP_MediaStop)
         self.act_settings = self._action("Settings…", self.open_settings)
+        self.act_rerun = self._action(
+            "Rerun the chosen run",
+            lambda: self.rerun_history(),
+            tip="Run the History tab's selected run again: its tree "
+            "as it was, same inputs and seed",
+        )
+        self.act_rerun_failed = self._action(
+            "Rerun its failed nodes",
+            lambda: self.rerun_history(failed_only=True),
+            tip="Run only the failed nodes of the History tab's selected run (their "
+            "ancestors come from the cache)",
+        )
         self.run_actions = [
             self.act_run,
             self.act_run_sel,
@@ -285,6 +297,8 @@ class MainWindow(QtWidgets.QMainWindow):
             view.addAction(dock.toggleViewAction())
         run = menu.addMenu("&Run")
         run.addActions(self.run_actions)
+        run.addSeparator()
+        run.addActions([self.act_rerun, self.act_rerun_failed])
 
     # -- documents -----------------------------------------------------------------------
 
@@ -447,6 +461,48 @@ class MainWindow(QtWidgets.QMainWindow):
         except GenarunError as exc:
             self.statusBar().showMessage(str(exc), 10000)
             return None
+
+    def rerun_history(self, run_id: str | None = None, *, failed_only: bool = False) -> None:
+        """Run a past run again from its own snapshot (``tree.json``), inputs and seed;
+        with ``failed_only``, only the nodes that failed (their ancestors from the cache)."""
+        from genarun_studio.core.formats import loads_tree
+
+        run_id = run_id or self.history.selected_run_id()
+        index = self._project_index()
+        row = index.run(run_id) if index is not None and run_id else None
+        if row is None or run_id is None:
+            self.statusBar().showMessage("Choose a run in the History tab first", 4000)
+            return
+        folder = Path(row["run_dir"])
+        try:
+            meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+            tree = loads_tree((folder / "tree.json").read_bytes(), file=str(folder / "tree.json"))
+        except (OSError, ValueError, GenarunError) as exc:
+            self._warn("Cannot rerun", f"{run_id}: {exc}")
+            return
+        targets: list[str] = []
+        if failed_only:
+            targets = sorted(
+                {i["node_id"] for i in index.instances(run_id) if i["state"] == "failed"}
+            )
+            if not targets:
+                self.statusBar().showMessage(f"{run_id} has no failed nodes", 4000)
+                return
+        options = RunOptions(seed=meta.get("seed"), mock=bool(meta.get("mock")), targets=targets)
+        if self.runner.busy:
+            self.statusBar().showMessage("A run is already going", 3000)
+            return
+        try:
+            run = self.runner.start(tree, meta.get("inputs") or {}, options)
+        except GenarunError as exc:
+            self._warn("Cannot rerun", str(exc))
+            return
+        self.log.clear()
+        self.statusBar().showMessage(
+            f"Rerunning {run_id}{' (failed nodes: ' + ', '.join(targets) + ')' if targets else ''}"
+            f" as {run.id}"
+        )
+        self._update_run_actions()
 
     def _on_history_run(self, run_id: str) -> None:
         """A run picked in the history: its timeline, nodes, output and errors."""

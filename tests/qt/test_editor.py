@@ -323,3 +323,39 @@ def test_dropping_a_tree_file_on_the_canvas_opens_it(window: MainWindow) -> None
     mime.setUrls([QtCore.QUrl.fromLocalFile(str(EXAMPLES / "city-guide.genarun.json"))])
     window.canvas.graph.viewer().data_dropped.emit(mime, QtCore.QPoint(10, 10))  # type: ignore[union-attr]
     assert window.document.tree.id == "city-guide"
+
+
+def test_rerun_failed_nodes_from_history_runs_only_those(
+    window: MainWindow, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    tree = tmp_path / "t.genarun.json"
+    tree.write_text(
+        json.dumps(
+            {
+                "id": "partly",
+                "nodes": [
+                    {"id": "fine", "type": "template", "config": {"template": "ok"}},
+                    {
+                        "id": "broken",
+                        "type": "template",
+                        "config": {"template": "{bad", "parse_json": True},
+                    },
+                ],
+            }
+        )
+    )
+    window.open_path(tree)
+    window._start(window._options(), inputs={})
+    first = run_until_finished(window, loop)
+    assert first.status == "failed"
+    window.history.refresh()
+    assert window.history.select_run(first.run_id)
+    window.rerun_history(failed_only=True)
+    second = run_until_finished(window, loop)
+    assert second.run_id != first.run_id
+    run = window.runner.run
+    assert run is not None
+    assert {k: i.state for k, i in run.instances.items()} == {"fine": "skipped", "broken": "failed"}
+    window.rerun_history(first.run_id)
+    third = run_until_finished(window, loop)
+    assert third.seed == first.seed
