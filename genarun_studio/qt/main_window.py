@@ -217,6 +217,11 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.act_stop = self._action("Stop", self.stop, "Shift+F5", "Stop the run", sp.SP_MediaStop)
         self.act_settings = self._action("Settings…", self.open_settings)
+        self.act_open_snapshot = self._action(
+            "Open the chosen run's tree",
+            lambda: self.open_snapshot(),
+            tip="Open the tree exactly as the History tab's selected run ran it",
+        )
         self.act_rerun = self._action(
             "Rerun the chosen run",
             lambda: self.rerun_history(),
@@ -298,7 +303,7 @@ class MainWindow(QtWidgets.QMainWindow):
         run = menu.addMenu("&Run")
         run.addActions(self.run_actions)
         run.addSeparator()
-        run.addActions([self.act_rerun, self.act_rerun_failed])
+        run.addActions([self.act_open_snapshot, self.act_rerun, self.act_rerun_failed])
 
     # -- documents -----------------------------------------------------------------------
 
@@ -461,6 +466,21 @@ class MainWindow(QtWidgets.QMainWindow):
         except GenarunError as exc:
             self.statusBar().showMessage(str(exc), 10000)
             return None
+
+    def open_snapshot(self, run_id: str | None = None) -> bool:
+        """Open a past run's tree as it ran (its ``tree.json``); saving asks where, so the
+        run folder is never changed."""
+        run_id = run_id or self.history.selected_run_id()
+        index = self._project_index()
+        row = index.run(run_id) if index is not None and run_id else None
+        if row is None:
+            self.statusBar().showMessage("Choose a run in the History tab first", 4000)
+            return False
+        if not self.open_path(Path(row["run_dir"]) / "tree.json"):
+            return False
+        self.document.path = None
+        self.statusBar().showMessage(f"The tree as {run_id} ran it (save it elsewhere)", 6000)
+        return True
 
     def rerun_history(self, run_id: str | None = None, *, failed_only: bool = False) -> None:
         """Run a past run again from its own snapshot (``tree.json``), inputs and seed;

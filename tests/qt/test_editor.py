@@ -359,3 +359,17 @@ def test_rerun_failed_nodes_from_history_runs_only_those(
     window.rerun_history(first.run_id)
     third = run_until_finished(window, loop)
     assert third.seed == first.seed
+
+
+def test_open_a_past_runs_tree_snapshot(
+    window: MainWindow,
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    window.open_path(LIZARD)
+    window._start(window._options(), inputs={})
+    summary = run_until_finished(window, loop)
+    window.document.set_fields("site", title="Changed since")
+    window.document.save(Path(summary.run_dir).parent / "edited.genarun.json")
+    assert window.open_snapshot(summary.run_id)
+    assert window.document.node("site").title == "Site plan"
+    assert window.document.path is None
