@@ -85,6 +85,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.engineEvent.connect(self._on_run_event)
         self.runner.nodesChanged.connect(self._on_nodes_changed)
         self.runner.runFinished.connect(self._on_run_finished)
+        self.runner.runStarted.connect(self.history.follow_run)
         self.runner.runFailed.connect(self._on_run_failed)
         self.set_document(self.document)
         state = self.settings.value("window/state")
