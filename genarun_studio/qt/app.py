@@ -45,8 +45,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--view",
         default="tree",
-        metavar="tree|history|run:RUN_ID",
-        help="with --screenshot: the view to show (the run table, or one run's timeline)",
+        metavar="tree|history|run:RUN_ID|assets:RUN_ID",
+        help="with --screenshot: the view to show (the run table, one run's timeline, or "
+        "one run's images)",
     )
     return parser.parse_args(argv)
 
@@ -118,6 +119,15 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             window.run_detail_dock.raise_()
             window.resizeDocks([window.run_detail_dock], [420], QtCore.Qt.Orientation.Vertical)
+        elif args.view.startswith("assets:"):
+            from genarun_studio.qt.assets import wait_for_thumbnails
+
+            window.assets_dock.raise_()
+            window.resizeDocks([window.assets_dock], [480], QtCore.Qt.Orientation.Vertical)
+            if not window.assets.show_run(args.view[7:]):
+                sys.stderr.write(f"genarun-studio: no run {args.view[7:]!r} in the project\n")
+                return 2
+            wait_for_thumbnails(window.assets)
         ok = screenshot(window, Path(args.screenshot))
         window.document._history.clean_index = len(window.document._history.done)
         window.document._ui_dirty = False

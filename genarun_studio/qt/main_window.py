@@ -142,6 +142,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.run_detail = RunDetail(self._project_index())
         self.run_detail_dock = self._dock("Run", self.run_detail, bottom)
         self.tabifyDockWidget(self.history_dock, self.run_detail_dock)
+        from genarun_studio.qt.assets import AssetGallery
+
+        self.assets = AssetGallery(self._project_index())
+        self.assets_dock = self._dock("Assets", self.assets, bottom)
+        self.tabifyDockWidget(self.run_detail_dock, self.assets_dock)
         self.log_dock.raise_()
         self.resizeDocks([self.properties_dock], [430], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.palette_dock], [210], QtCore.Qt.Orientation.Horizontal)
@@ -294,6 +299,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for dock in (
             self.history_dock,
             self.run_detail_dock,
+            self.assets_dock,
             self.palette_dock,
             self.properties_dock,
             self.inspector_dock,
@@ -528,6 +534,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_history_run(self, run_id: str) -> None:
         """A run picked in the history: its timeline, nodes, output and errors."""
         if self.run_detail.show_run(run_id):
+            self.assets.show_run_when_visible(run_id)
             self.run_detail_dock.raise_()
             index = self._project_index()
             row = index.run(run_id) if index is not None else None
