@@ -378,7 +378,7 @@ class RunHistoryPanel(QWidget):
         self.view = QTableView(self)
         self.view.setModel(self.proxy)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
@@ -589,6 +589,30 @@ class RunHistoryPanel(QWidget):
         if not rows:
             return None
         return str(rows[0].data(RUN_ID_ROLE))
+
+    def selected_run_ids(self) -> list[str]:
+        """The run ids of every selected row, in display order (several for compare and
+        delete: Ctrl/Shift-click)."""
+        rows = sorted(self.view.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [str(index.data(RUN_ID_ROLE)) for index in rows]
+
+    def select_runs(self, run_ids: list[str]) -> None:
+        """Select these runs (those the filters let through)."""
+        from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+        selection = QItemSelection()
+        for run_id in run_ids:
+            source_row = self.model.row_of(run_id)
+            if source_row < 0:
+                continue
+            index = self.proxy.mapFromSource(self.model.index(source_row, 0))
+            if index.isValid():
+                selection.select(index, index)
+        flags = (
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.view.selectionModel().select(selection, flags)
 
     def select_run(self, run_id: str) -> bool:
         """Select and show ``run_id`` if a filter lets it through; whether it did."""

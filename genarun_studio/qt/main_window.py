@@ -240,6 +240,16 @@ class MainWindow(QtWidgets.QMainWindow):
             tip="Run only the failed nodes of the History tab's selected run (their "
             "ancestors come from the cache)",
         )
+        self.act_compare = self._action(
+            "Compare runs…",
+            lambda: self.compare_runs(),
+            tip="Compare one node's output between two runs (select two in the History tab)",
+        )
+        self.act_delete_runs = self._action(
+            "Delete runs…",
+            lambda: self.delete_runs(),
+            tip="Delete the History tab's selected runs: their folders and index rows",
+        )
         self.run_actions = [
             self.act_run,
             self.act_run_sel,
@@ -311,6 +321,10 @@ class MainWindow(QtWidgets.QMainWindow):
         run.addActions(self.run_actions)
         run.addSeparator()
         run.addActions([self.act_open_snapshot, self.act_rerun, self.act_rerun_failed])
+        run.addActions([self.act_compare, self.act_delete_runs])
+        for action in (self.act_rerun, self.act_rerun_failed, self.act_compare):
+            self.history.view.addAction(action)
+        self.history.view.addAction(self.act_delete_runs)
 
     # -- documents -----------------------------------------------------------------------
 
@@ -530,6 +544,70 @@ class MainWindow(QtWidgets.QMainWindow):
             f" as {run.id}"
         )
         self._update_run_actions()
+
+    def compare_runs(self, run_a: str | None = None, run_b: str | None = None) -> Any:
+        """Open the comparison of two runs (default: the two selected in the History tab,
+        or the selected one and the run before it of the same tree)."""
+        from genarun_studio.qt.compare import RunCompare
+
+        index = self._project_index()
+        if index is None:
+            return None
+        selected = self.history.selected_run_ids()
+        run_a = run_a or (selected[0] if selected else None)
+        run_b = run_b or (selected[1] if len(selected) > 1 else None)
+        dialog = RunCompare(index, run_a, run_b, self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def ask_delete(self, run_ids: list[str]) -> bool:
+        """Ask before deleting runs (replaceable, e.g. by tests)."""
+        buttons = QtWidgets.QMessageBox.StandardButton
+        listing = "\n".join(run_ids[:12]) + (
+            f"\n… and {len(run_ids) - 12} more" if len(run_ids) > 12 else ""
+        )
+        answer = QtWidgets.QMessageBox.warning(
+            self,
+            "Delete runs?",
+            f"Delete {len(run_ids)} run(s) with their folders, outputs and images?\n\n"
+            f"{listing}\n\nThis cannot be undone.",
+            buttons.Yes | buttons.Cancel,
+            buttons.Cancel,
+        )
+        return answer == buttons.Yes
+
+    def delete_runs(self, run_ids: list[str] | None = None) -> list[str]:
+        """Delete runs (default: those selected in the History tab) after asking; a run
+        that is still going is refused. Returns the run ids deleted."""
+        run_ids = run_ids or self.history.selected_run_ids()
+        if not run_ids:
+            self.statusBar().showMessage("Choose the runs to delete in the History tab", 4000)
+            return []
+        live = self.runner.run.id if self.runner.busy and self.runner.run else None
+        if live in run_ids:
+            self._warn("Cannot delete", f"{live} is still going; stop it first")
+            return []
+        if not self.ask_delete(run_ids):
+            return []
+        deleted, problems = [], []
+        for run_id in run_ids:
+            try:
+                self.runner.project.delete_run(run_id)
+            except (GenarunError, OSError) as exc:
+                problems.append(str(exc))
+                continue
+            deleted.append(run_id)
+        if self.run_detail.run_id in deleted:
+            self.run_detail.clear()
+        if self.assets.run_id in deleted:
+            self.assets.show_run(None)
+        self.history.refresh()
+        if problems:
+            self._warn("Some runs were not deleted", "\n".join(problems))
+        else:
+            self.statusBar().showMessage(f"Deleted {len(deleted)} run(s)", 4000)
+        return deleted
 
     def _on_history_run(self, run_id: str) -> None:
         """A run picked in the history: its timeline, nodes, output and errors."""
