@@ -45,9 +45,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--view",
         default="tree",
-        metavar="tree|history|run:RUN_ID|assets:RUN_ID",
-        help="with --screenshot: the view to show (the run table, one run's timeline, or "
-        "one run's images)",
+        metavar="tree|history|costs|run:RUN_ID|assets:RUN_ID|compare:RUN_A,RUN_B,NODE",
+        help="with --screenshot: the view to show (the run table, the costs, one run's "
+        "timeline or images, or one node of two runs side by side)",
     )
     return parser.parse_args(argv)
 
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.select and window.canvas is not None:
             window.canvas.select([args.select])
             (window.inspector_dock if args.run else window.properties_dock).raise_()
+        shown: QtWidgets.QWidget = window
         if args.view == "history":
             window.history.refresh()
             window.history_dock.raise_()
@@ -119,6 +120,21 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             window.run_detail_dock.raise_()
             window.resizeDocks([window.run_detail_dock], [420], QtCore.Qt.Orientation.Vertical)
+        elif args.view == "costs":
+            window.costs_dock.raise_()
+            window.resizeDocks([window.costs_dock], [420], QtCore.Qt.Orientation.Vertical)
+            window.costs.refresh()
+            if window.costs.runs.rows:
+                window.costs.select_run(str(window.costs.runs.rows[0]["run_id"]))
+        elif args.view.startswith("compare:"):
+            run_a, _, rest = args.view[8:].partition(",")
+            run_b, _, node = rest.partition(",")
+            dialog = window.compare_runs(run_a, run_b)
+            if dialog is None or dialog.run_a.currentData() != run_a or not node:
+                sys.stderr.write("genarun-studio: --view compare:RUN_A,RUN_B,NODE\n")
+                return 2
+            dialog.set_node(node)
+            shown = dialog
         elif args.view.startswith("assets:"):
             from genarun_studio.qt.assets import wait_for_thumbnails
 
@@ -128,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stderr.write(f"genarun-studio: no run {args.view[7:]!r} in the project\n")
                 return 2
             wait_for_thumbnails(window.assets)
-        ok = screenshot(window, Path(args.screenshot))
+        ok = screenshot(shown, Path(args.screenshot))
+        if shown is not window:
+            shown.close()
         window.document._history.clean_index = len(window.document._history.done)
         window.document._ui_dirty = False
         window.close()

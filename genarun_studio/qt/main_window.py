@@ -147,6 +147,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.assets = AssetGallery(self._project_index())
         self.assets_dock = self._dock("Assets", self.assets, bottom)
         self.tabifyDockWidget(self.run_detail_dock, self.assets_dock)
+        from genarun_studio.qt.costs import CostView
+
+        self.costs = CostView(self._project_index())
+        self.costs_dock = self._dock("Costs", self.costs, bottom)
+        self.tabifyDockWidget(self.assets_dock, self.costs_dock)
         self.log_dock.raise_()
         self.resizeDocks([self.properties_dock], [430], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.palette_dock], [210], QtCore.Qt.Orientation.Horizontal)
@@ -310,6 +315,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.history_dock,
             self.run_detail_dock,
             self.assets_dock,
+            self.costs_dock,
             self.palette_dock,
             self.properties_dock,
             self.inspector_dock,
@@ -873,6 +879,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._maybe_save():
             event.ignore()
             return
+        self.costs.shutdown()
+        self.assets.model.shutdown()
         if self.runner.busy:
             self.runner.stop()
         self.settings.setValue("window/state", self.saveState())
