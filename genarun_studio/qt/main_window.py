@@ -785,7 +785,15 @@ class MainWindow(QtWidgets.QMainWindow):
     def _start_paused(self, inputs: dict[str, Any], options: RunOptions) -> Any:
         run = self.runner.start(self.document.tree, inputs, options)
         run.pause()
-        QtCore.QTimer.singleShot(50, self.runner.step)
+
+        def step_when_queued(event: ev.Event) -> None:
+            # step once the first instance waits (a fixed delay lost that race on a busy
+            # machine: the step found nothing queued and the run stayed paused)
+            if isinstance(event, ev.InstanceQueued):
+                unsubscribe()
+                QtCore.QTimer.singleShot(0, self.runner.step)
+
+        unsubscribe = run.subscribe(step_when_queued)
         return run
 
     def _on_run_event(self, event: object) -> None:

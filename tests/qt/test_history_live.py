@@ -35,7 +35,7 @@ def test_the_running_row_changes_while_the_run_goes(
     project = Project(tmp_path / "project")
     panel = RunHistoryPanel(project.index)
     qtbot.addWidget(panel)
-    engine = Engine(project=project, mock_provider=MockProvider(latency_s=0.05))
+    engine = Engine(project=project, mock_provider=MockProvider(latency_s=0.15))
     run = engine.prepare(
         load_tree(EXAMPLES / "lizard-blog.genarun.json"), {}, RunOptions(mock=True, seed=3)
     )
