@@ -145,12 +145,38 @@ class RunHistoryModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._runs: list[dict[str, Any]] = []
+        self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
 
     def set_runs(self, runs: list[dict[str, Any]]) -> None:
-        """Replace every row (a model reset)."""
+        """Replace every row (a model reset), in the current sort order."""
         self.beginResetModel()
         self._runs = [{**row, "effective_status": effective_status(row)} for row in runs]
+        self._apply_sort()
         self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort the rows by :data:`SORT_ROLE` values with one ``list.sort`` (stable: equal
+        values keep the index's newest-first order). Sorting here, not in the proxy, keeps
+        10,000 rows at a few milliseconds instead of ~150,000 Python ``data()`` calls."""
+        self._sort = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        ids = [str(self._runs[i.row()]["run_id"]) for i in old]
+        self._apply_sort()
+        position = {str(run["run_id"]): row for row, run in enumerate(self._runs)}
+        self.changePersistentIndexList(
+            old, [self.index(position[i], o.column()) for i, o in zip(ids, old, strict=True)]
+        )
+        self.layoutChanged.emit()
+
+    def _apply_sort(self) -> None:
+        column, order = self._sort
+        if column < 0:
+            return
+        value = self._sort_value
+        self._runs.sort(
+            key=lambda run: value(run, column), reverse=order == Qt.SortOrder.DescendingOrder
+        )
 
     def run(self, row: int) -> dict[str, Any]:
         """The index row shown at source ``row`` (with ``effective_status``)."""
@@ -299,6 +325,8 @@ class RunFilter(QSortFilterProxyModel):
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_time_range(self, start: float | None, end: float | None) -> None:
+        if (start, end) == (self._start, self._end):
+            return  # refiltering 10,000 rows for nothing is most of a refresh
         self.beginFilterChange()
         self._start, self._end = start, end
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
@@ -308,7 +336,22 @@ class RunFilter(QSortFilterProxyModel):
         self._text = text.strip().lower()
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting is the source model's (:meth:`RunHistoryModel.sort`); the proxy keeps its
+        order and only filters."""
+        model = self.sourceModel()
+        assert isinstance(model, RunHistoryModel)
+        model.sort(column, order)
+
     def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
+        if (
+            self._tree is None
+            and self._status is None
+            and self._start is None
+            and self._end is None
+            and not self._text
+        ):
+            return True
         model = self.sourceModel()
         assert isinstance(model, RunHistoryModel)
         run = model.run(source_row)
@@ -666,7 +709,7 @@ class RunHistoryPanel(QWidget):
             edit.blockSignals(True)
             edit.setDate(QDate(day.year, day.month, day.day))
             edit.blockSignals(False)
-        self._apply_dates()
+        self.proxy.set_time_range(None, None)  # the dates shown cover every run
 
     def _on_date_edited(self, _date: QDate) -> None:
         self._dates_narrowed = True
