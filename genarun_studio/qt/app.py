@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.view == "history":
             window.history.refresh()
             window.history_dock.raise_()
+            window.resizeDocks([window.history_dock], [420], QtCore.Qt.Orientation.Vertical)
         elif args.view.startswith("run:"):
             if not window.run_detail.show_run(args.view[4:]):
                 sys.stderr.write(f"genarun-studio: no run {args.view[4:]!r} in the project\n")

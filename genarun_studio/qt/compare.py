@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,7 @@ def compare_node(index: RunIndex, run_a: str, run_b: str, node_id: str) -> list[
     ]
 
 
+_NEXT_LINKS = re.compile(r'<t([dh]) class="diff_next"[^>]*>.*?</t\1>', re.DOTALL)
 _STYLE = """
 table.diff { border-collapse: collapse; }
 td { padding: 1px 4px; font-family: monospace; vertical-align: top; }
@@ -242,7 +244,9 @@ class RunCompare(QDialog):
         for comparison in self.comparisons:
             counts[comparison.kind] += 1
         self.summary.setText(
-            f"{node}: {len(self.comparisons)} instances — {counts['differ']} differ, "
+            f"{node}: {len(self.comparisons)} "
+            f"{'instance' if len(self.comparisons) == 1 else 'instances'} — "
+            f"{counts['differ']} differ, "
             f"{counts['same']} identical, {counts['only_a']} only in the first run, "
             f"{counts['only_b']} only in the second"
         )
@@ -274,5 +278,6 @@ class RunCompare(QDialog):
                 continue
             a = output_text(_value(item.a)).splitlines() if item.a is not None else []
             b = output_text(_value(item.b)).splitlines() if item.b is not None else []
-            parts.append(differ.make_table(a, b, run_a, run_b))
+            table = differ.make_table(a, b, run_a, run_b)
+            parts.append(_NEXT_LINKS.sub("", table))  # difflib's "next change" links
         return "".join(parts) or "<p><i>This node has no instances in either run</i></p>"

@@ -125,13 +125,18 @@ class RowsModel(QAbstractTableModel):
         return None
 
 
-def _table(parent: QWidget, model: RowsModel) -> QTableView:
+def _table(
+    parent: QWidget,
+    model: RowsModel,
+    sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder),
+) -> QTableView:
     proxy = QSortFilterProxyModel(parent)
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
     view = QTableView(parent)
     view.setModel(proxy)
     view.setSortingEnabled(True)
+    view.sortByColumn(*sort)  # -1: the index's own order
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -144,7 +149,10 @@ def _table(parent: QWidget, model: RowsModel) -> QTableView:
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
     for column, spec in enumerate(model.columns):
-        sample = "photo-exhibition/2026-01-01_00-00-00" if spec.key == "run_id" else spec.title
+        sample = {
+            "run_id": "photo-exhibition/2026-01-01_00-00-00",
+            "started_at": "2026-01-01 00:00",
+        }.get(spec.key, spec.title)
         header.resizeSection(column, view.fontMetrics().horizontalAdvance(sample) + 40)
     return view
 
@@ -264,7 +272,6 @@ class CostView(QWidget):
     def __init__(self, index: RunIndex | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._index = index
-        self._estimates: dict[str, dict[str, float]] = {}
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._signals = _EstimateSignals(self)
         self._signals.done.connect(self._on_estimate)
@@ -284,7 +291,7 @@ class CostView(QWidget):
         self.models = RowsModel(MODEL_COLUMNS, self)
         self.days = RowsModel(DAY_COLUMNS, self)
         self.nodes = RowsModel(NODE_COLUMNS, self)
-        self.run_table = _table(self, self.runs)
+        self.run_table = _table(self, self.runs, (1, Qt.SortOrder.DescendingOrder))
         self.node_table = _table(self, self.nodes)
         self.node_label = QLabel("Choose a run to see its cost per node", self)
         self.chart = CostChart(self)
@@ -397,7 +404,7 @@ class CostView(QWidget):
             self.nodes.set_rows([])
             self.node_label.setText("Choose a run to see its cost per node")
             return
-        estimates = self._estimates.get(run_id, {})
+        estimates = self._index.node_estimates(run_id)
         rows = []
         for node in self._index.node_stats(run_id):
             rows.append(
@@ -453,9 +460,8 @@ class CostView(QWidget):
             self.last_error = result
             self.totals.setText(f'<span style="color:#d32f2f">Estimate failed: {result}</span>')
         elif self._index is not None:
-            per_node = getattr(result, "per_node", {})
-            self._estimates[run_id] = dict(per_node)
-            self._index.set_estimate(run_id, float(getattr(result, "total_usd", 0.0)))
+            per_node = dict(getattr(result, "per_node", {}))
+            self._index.set_estimate(run_id, float(getattr(result, "total_usd", 0.0)), per_node)
             self.refresh()
         self.estimated.emit(run_id)
 

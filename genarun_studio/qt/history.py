@@ -432,6 +432,7 @@ class RunHistoryPanel(QWidget):
         self.view.setStyleSheet("QTableView::item { padding: 0 8px; }")
         header = self.view.horizontalHeader()
         header.setHighlightSections(False)
+        header.setStyleSheet("QHeaderView::section { padding: 0 8px; }")
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)

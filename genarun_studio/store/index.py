@@ -89,6 +89,12 @@ MIGRATIONS: list[str] = [
     # 3: the model(s) an instance called, for costs per model
     """
     ALTER TABLE instances ADD COLUMN model TEXT NOT NULL DEFAULT '';
+    CREATE TABLE node_estimates (
+        run_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        est_cost_usd REAL NOT NULL,
+        PRIMARY KEY (run_id, node_id)
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -257,17 +263,32 @@ class RunIndex:
                     ),
                 )
 
-    def set_estimate(self, run_id: str, est_cost_usd: float | None) -> None:
-        """Record a run's estimated cost (a dry run of it), shown beside the actual one."""
-        with self._lock:
-            self._db.execute(
-                "UPDATE runs SET est_cost_usd = ? WHERE run_id = ?", (est_cost_usd, run_id)
+    def set_estimate(
+        self, run_id: str, est_cost_usd: float | None, per_node: dict[str, float] | None = None
+    ) -> None:
+        """Record a run's estimated cost (a dry run of it), in total and per node, shown
+        beside the actual one. Estimates are not in the run folder: a rebuild forgets them."""
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET est_cost_usd = ? WHERE run_id = ?", (est_cost_usd, run_id))
+            db.execute("DELETE FROM node_estimates WHERE run_id = ?", (run_id,))
+            db.executemany(
+                "INSERT INTO node_estimates (run_id, node_id, est_cost_usd) VALUES (?, ?, ?)",
+                [(run_id, node, float(usd)) for node, usd in (per_node or {}).items()],
             )
+
+    def node_estimates(self, run_id: str) -> dict[str, float]:
+        """The per-node estimate recorded by :meth:`set_estimate` (empty: none)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT node_id, est_cost_usd FROM node_estimates WHERE run_id = ?", (run_id,)
+            ).fetchall()
+        return {str(r[0]): float(r[1]) for r in rows}
 
     def delete_run(self, run_id: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM instances WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM node_estimates WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
 
     # -- reading ---------------------------------------------------------------------------
