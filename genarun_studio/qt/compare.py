@@ -279,5 +279,7 @@ class RunCompare(QDialog):
             a = output_text(_value(item.a)).splitlines() if item.a is not None else []
             b = output_text(_value(item.b)).splitlines() if item.b is not None else []
             table = differ.make_table(a, b, run_a, run_b)
-            parts.append(_NEXT_LINKS.sub("", table))  # difflib's "next change" links
+            table = _NEXT_LINKS.sub("", table)  # difflib's "next change" links
+            table = table.replace('<td class="diff_header"', '<td class="diff_header" width="28"')
+            parts.append(table.replace('<table class="diff"', '<table class="diff" width="100%"'))
         return "".join(parts) or "<p><i>This node has no instances in either run</i></p>"
