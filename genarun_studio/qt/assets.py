@@ -185,6 +185,11 @@ class AssetModel(QAbstractListModel):
         return len(self._requested) - len(self._pixmaps) - len(self._errors)
 
     @property
+    def requested(self) -> int:
+        """Thumbnails asked for so far (painted items, then the rest in the background)."""
+        return len(self._requested)
+
+    @property
     def complete(self) -> bool:
         """Every thumbnail of the model is made (or failed)."""
         return self.pending == 0 and len(self._requested) == len(self.assets)

@@ -117,3 +117,21 @@ def test_node_filter_and_a_run_without_images(qtbot: QtBot, project: Project) ->
     assert gallery.model.rowCount() == 0
     assert not gallery.show_run("gallery/nope")
     assert "No run" in gallery.title.text()
+
+
+def test_a_thumbnail_is_asked_for_when_painted(qtbot: QtBot, project: Project) -> None:
+    summary = run_tree(project, image_tree(150, size="48x32"))
+    gallery = _gallery(qtbot, project)
+    gallery.resize(500, 300)
+    gallery.show_run(summary.run_id)
+    model = gallery.model
+    assert model.requested == 0  # nothing before the view paints or the event loop runs
+    placeholder = model.index(120, 0).data(1)  # what a paint of item 120 asks for
+    assert model.requested == 1
+    assert not model.has_thumbnail(120)
+    assert placeholder.width() == 160
+    qtbot.waitUntil(lambda: model.complete, timeout=60_000)  # then all the rest, behind
+    assert model.requested == model.made == 150
+    gallery.view.scrollToBottom()
+    assert model.has_thumbnail(149)
+    assert model.index(149, 0).data(1).width() == 48
