@@ -136,6 +136,7 @@ def main() -> int:
         ids = build(root)
         shoot(root, "history.png", "history")
         shoot(root, "run-detail.png", f"run:{ids['blog1']}")
+        shoot(root, "run-logs.png", f"logs:{ids['blog1']},article")
         shoot(root, "assets.png", f"assets:{ids['gallery']}")
         shoot(root, "compare.png", f"compare:{ids['blog2']},{ids['blog1']},article")
         shoot(root, "compare-images.png", f"compare:{ids['blog2']},{ids['blog1']},hero")

@@ -45,9 +45,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--view",
         default="tree",
-        metavar="tree|history|costs|run:RUN_ID|assets:RUN_ID|compare:RUN_A,RUN_B,NODE",
+        metavar="tree|history|costs|run:RUN_ID|logs:RUN_ID[,NODE]|assets:RUN_ID|"
+        "compare:RUN_A,RUN_B,NODE",
         help="with --screenshot: the view to show (the run table, the costs, one run's "
-        "timeline or images, or one node of two runs side by side)",
+        "timeline, logs or images, or one node of two runs side by side)",
     )
     return parser.parse_args(argv)
 
@@ -121,6 +122,19 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             window.run_detail_dock.raise_()
             window.resizeDocks([window.run_detail_dock], [420], QtCore.Qt.Orientation.Vertical)
+        elif args.view.startswith("logs:"):
+            run_id, _, node = args.view[5:].partition(",")
+            if not window.run_detail.show_run(run_id):
+                sys.stderr.write(f"genarun-studio: no run {run_id!r} in the project\n")
+                return 2
+            window.run_detail_dock.raise_()
+            window.resizeDocks([window.run_detail_dock], [560], QtCore.Qt.Orientation.Vertical)
+            window.run_detail.show_logs()
+            if node:
+                window.run_detail.logs.set_filter(node=node)
+                keys = window.run_detail.logs.visible_keys()
+                if keys:
+                    window.run_detail.logs.select_key(keys[0])
         elif args.view == "costs":
             window.costs_dock.raise_()
             window.resizeDocks([window.costs_dock], [420], QtCore.Qt.Orientation.Vertical)

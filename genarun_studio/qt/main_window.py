@@ -835,6 +835,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_run_finished(self, summary: Any) -> None:
         self.history.refresh()
         self.run_detail.show_run(summary.run_id)
+        self.assets.show_run_when_visible(summary.run_id)
+        if self.costs.isVisible():
+            self.costs.refresh()
         counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts.items()))
         self.statusBar().showMessage(
             f"{summary.status}: {counts} in {summary.wall_s:.1f} s — {summary.run_dir}"

@@ -229,7 +229,7 @@ class RunLogs(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.view)
         splitter.addWidget(self.detail)
-        splitter.setSizes([200, 160])
+        splitter.setSizes([170, 230])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.setSpacing(4)
