@@ -19,6 +19,7 @@ from genarun_studio.providers.base import (
     ImageResponse,
     Usage,
 )
+from genarun_studio.providers.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from genarun_studio.engine.run import Run
@@ -104,6 +105,11 @@ class InstanceContext:
                 "model": response.model or request.model,
                 "messages": [m.model_dump() for m in request.messages],
                 "answer": response.text,
+                **(
+                    {"tool_calls": [c.model_dump() for c in response.tool_calls]}
+                    if response.tool_calls
+                    else {}
+                ),
                 "usage": usage.model_dump(),
                 "cost_usd": cost,
                 "attempts": attempts,
@@ -151,6 +157,59 @@ class InstanceContext:
             }
         )
         return response
+
+    async def http(self, request: HttpRequest) -> HttpResponse:
+        from genarun_studio.providers.http import send
+
+        started = time.monotonic()
+        attempts = 0
+        offline = self._run.mock or self._run.options.dry_run
+        try:
+            if offline:
+                response = HttpResponse(
+                    status=200,
+                    url=request.url,
+                    content_type="application/json",
+                    value=request.mock_response,
+                    mock=True,
+                )
+            else:
+                limits = self.limits.model_copy(update={"timeout_s": request.timeout_s + 1.0})
+
+                async def once() -> HttpResponse:
+                    nonlocal attempts
+                    attempts += 1
+                    return await send(request)
+
+                try:
+                    response = await call_with_retries(once, limits, self._on_retry)
+                finally:
+                    self._instance.attempts += attempts
+        except ProviderError as exc:
+            self._record_http(request, None, attempts, started, str(exc))
+            raise
+        self._record_http(request, response, attempts, started, None)
+        return response
+
+    def _record_http(
+        self,
+        request: HttpRequest,
+        response: HttpResponse | None,
+        attempts: int,
+        started: float,
+        error: str | None,
+    ) -> None:
+        self._instance.calls.append(
+            {
+                "kind": "http",
+                "request": request.shown(),
+                "response": response.shown() if response is not None else None,
+                "error": error,
+                "cost_usd": 0.0,
+                "attempts": attempts,
+                "duration_s": round(time.monotonic() - started, 6),
+            }
+        )
 
     def _price(
         self, model: str, usage: Usage, size: str | None = None, quality: str | None = None
