@@ -202,7 +202,10 @@ class ApiConfig(BaseModel):
             try:
                 jmespath.compile(value)
             except JMESPathError as exc:
-                raise ValueError(f"is not a JMESPath expression: {exc}") from None
+                first = str(exc).splitlines()[0].removesuffix(":")
+                at = getattr(exc, "lex_position", None)
+                where = f" at position {at}" if isinstance(at, int) else ""
+                raise ValueError(f"is not a JMESPath expression{where}: {first}") from None
             return value
         return None
 
