@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from genarun_studio.core import template as tpl
 from genarun_studio.core.nodetype import LogLevel
@@ -171,6 +173,7 @@ class InstanceContext:
                     url=request.url,
                     content_type="application/json",
                     value=request.mock_response,
+                    size=len(json.dumps(request.mock_response).encode()),
                     mock=True,
                 )
             else:
@@ -202,6 +205,10 @@ class InstanceContext:
         self._instance.calls.append(
             {
                 "kind": "http",
+                "provider": "http",
+                "model": f"{request.method} {urlsplit(request.url).netloc.rpartition('@')[2]}",
+                "prompt": f"{request.method} {request.url}",
+                "usage": Usage().model_dump(),
                 "request": request.shown(),
                 "response": response.shown() if response is not None else None,
                 "error": error,

@@ -88,7 +88,11 @@ class HttpResponse(BaseModel):
     mock: bool = False
 
     def shown(self) -> dict[str, Any]:
-        text = self.value if isinstance(self.value, str) else json.dumps(self.value)
+        text = (
+            self.value
+            if isinstance(self.value, str)
+            else json.dumps(self.value, ensure_ascii=False)
+        )
         preview = text if len(text) <= 2000 else f"{text[:2000]}… ({self.size} bytes)"
         return {
             "status": self.status,
