@@ -234,6 +234,12 @@ class MainWindow(QtWidgets.QMainWindow):
             tip="Run only the failed nodes of the History tab's selected run (their "
             "ancestors come from the cache)",
         )
+        self.act_test_call = self._action(
+            "Test call of the selected node…",
+            self.test_call,
+            tip="Run the selected API node once (ancestors from the cache) and show its "
+            "request and response; with Mock on, nothing is sent",
+        )
         self.run_actions = [
             self.act_run,
             self.act_run_sel,
@@ -304,6 +310,8 @@ class MainWindow(QtWidgets.QMainWindow):
         run.addActions(self.run_actions)
         run.addSeparator()
         run.addActions([self.act_open_snapshot, self.act_rerun, self.act_rerun_failed])
+        run.addSeparator()
+        run.addAction(self.act_test_call)
 
     # -- documents -----------------------------------------------------------------------
 
@@ -621,6 +629,33 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().showMessage("Select one node to run from", 3000)
             return
         self._start(self._options(ids, with_children=True))
+
+    def test_call(self) -> Any:
+        """Open the "Test call" window for the one selected node; returns it (or None)."""
+        from genarun_studio.qt.apitest import ApiTestDialog
+
+        ids = self.canvas.selected_ids() if self.canvas else []
+        if len(ids) != 1:
+            self.statusBar().showMessage("Select one node to test", 3000)
+            return None
+        inputs = dict(self._last_inputs)
+        if self.document.tree.inputs:
+            asked = self.ask_inputs(self._last_inputs)
+            if asked is None:
+                return None
+            inputs = self._last_inputs = asked
+        dialog = ApiTestDialog(
+            self.runner.engine,
+            self.document.tree,
+            ids[0],
+            inputs,
+            mock=self.mock_box.isChecked(),
+            parent=self,
+        )
+        self._test_dialog = dialog
+        dialog.show()
+        dialog.start()
+        return dialog
 
     def step(self) -> None:
         run = self.runner.run
