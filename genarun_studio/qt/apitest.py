@@ -42,7 +42,7 @@ class ApiTestDialog(QtWidgets.QDialog):
         self.node_id = node_id
         self.inputs = dict(inputs)
         self.mock = mock
-        self.result: TryResult | None = None
+        self.outcome: TryResult | None = None
         self._task: asyncio.Task[None] | None = None
         self.setWindowTitle(f"Test call: {node_id}")
         self.resize(760, 560)
@@ -74,16 +74,16 @@ class ApiTestDialog(QtWidgets.QDialog):
 
     async def _call(self) -> None:
         try:
-            self.result = await try_node(
+            self.outcome = await try_node(
                 self.engine, self.tree, self.node_id, self.inputs, mock=self.mock
             )
         except GenarunError as exc:
             self.text.setPlainText(f"cannot test {self.node_id}: {exc}")
         else:
-            self.text.setPlainText(self.result.report())
+            self.text.setPlainText(self.outcome.report())
             self.status.setText(
-                f"{self.node_id}: run {self.result.run_id}"
-                + (" (mock: nothing was sent)" if self.result.mock else "")
+                f"{self.node_id}: run {self.outcome.run_id}"
+                + (" (mock: nothing was sent)" if self.outcome.mock else "")
             )
         finally:
             self.call_button.setEnabled(True)

@@ -54,7 +54,7 @@ def test_test_call_shows_the_fill_request_and_response_on_mock(
     assert "current_weather(" in text
     assert "GET https://api.open-meteo.com/v1/forecast" in text
     assert "(mock: nothing was sent)" in text
-    assert "Current weather in Oslo." in str(dialog.result.instances[0].plan)  # type: ignore[union-attr]
+    assert "Current weather in Oslo." in str(dialog.outcome.instances[0].plan)  # type: ignore[union-attr]
     assert dialog.call_button.isEnabled()
 
 
