@@ -728,8 +728,16 @@ class MainWindow(QtWidgets.QMainWindow):
     def _start_paused(self, inputs: dict[str, Any], options: RunOptions) -> Any:
         run = self.runner.start(self.document.tree, inputs, options)
         run.pause()
-        QtCore.QTimer.singleShot(50, self.runner.step)
+        QtCore.QTimer.singleShot(50, lambda: self._first_step(run, 100))
         return run
+
+    def _first_step(self, run: Any, tries: int) -> None:
+        """Step once the run has queued its first instance (a loaded machine may take a
+        while to get there; stepping earlier would do nothing)."""
+        if self.runner.run is not run or run.status != "paused":
+            return
+        if run.step() is None and tries > 0:
+            QtCore.QTimer.singleShot(20, lambda: self._first_step(run, tries - 1))
 
     def _on_run_event(self, event: object) -> None:
         assert isinstance(event, ev.Event)
