@@ -734,9 +734,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _first_step(self, run: Any, tries: int) -> None:
         """Step once the run has queued its first instance (a loaded machine may take a
         while to get there; stepping earlier would do nothing)."""
-        if self.runner.run is not run or run.status != "paused":
+        current = self.runner.run
+        if current is None or current is not run or current.status != "paused":
             return
-        if run.step() is None and tries > 0:
+        if current.step() is None and tries > 0:
             QtCore.QTimer.singleShot(20, lambda: self._first_step(run, tries - 1))
 
     def _on_run_event(self, event: object) -> None:
