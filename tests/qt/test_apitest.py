@@ -72,3 +72,18 @@ def test_the_api_form_edits_the_definition_as_text(window: MainWindow) -> None:
     assert isinstance(instruction, QtWidgets.QPlainTextEdit)
     assert instruction.toPlainText() == "Current weather in ${city}."
     form.deleteLater()
+
+
+def test_the_inspector_shows_the_fill_and_the_http_call(qtbot: Any, tmp_path: Path) -> None:
+    from genarun_studio.qt.inspector import InstanceInspector
+    from tests.qt.test_panels import instances_of, run_tree
+
+    run = run_tree(BRIEF, tmp_path)
+    inspector = InstanceInspector()
+    qtbot.addWidget(inspector)
+    inspector.show_node("weather", instances_of(run, "weather"), run.folder.path)
+    answers = inspector.section_texts("Answers")
+    assert any(text.startswith("current_weather({") for text in answers)
+    assert (
+        "GET https://api.open-meteo.com/v1/forecast\nHTTP 200 (mock: nothing was sent)" in answers
+    )
