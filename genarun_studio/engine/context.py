@@ -14,6 +14,7 @@ from genarun_studio.core.tree import ModelProfile, RunLimits
 from genarun_studio.engine.instance import NodeInstance, asset_stem
 from genarun_studio.engine.retry import call_with_retries
 from genarun_studio.errors import BudgetReached, ProviderError
+from genarun_studio.profiles import BUILTIN_PROFILES
 from genarun_studio.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -28,11 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_PROFILES", "InstanceContext"]
 
-DEFAULT_PROFILES = {
-    "text": ModelProfile(provider="openai", model="gpt-4o-mini"),
-    "image": ModelProfile(provider="openai", model="gpt-image-1"),
-    "embed": ModelProfile(provider="openai", model="text-embedding-3-small"),
-}
+DEFAULT_PROFILES = BUILTIN_PROFILES
+"""The built-in profiles (see :mod:`genarun_studio.profiles`)."""
 
 
 class InstanceContext:

@@ -20,6 +20,7 @@ from genarun_studio.core.tree import Node
 from genarun_studio.engine import RunOptions
 from genarun_studio.engine import events as ev
 from genarun_studio.errors import GenarunError, TreeError
+from genarun_studio.profiles import ProfilesError, load_profiles, profile_names
 from genarun_studio.qt.canvas import TreeCanvas
 from genarun_studio.qt.runner import RunController, node_summary
 
@@ -336,8 +337,9 @@ class MainWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(0, self.fit)
 
     def _on_document_changed(self) -> None:
+        # the title carries the dirty marker itself (" *"); Qt's setWindowModified would want a
+        # "[*]" placeholder and warns on every edit without one
         self.setWindowTitle(f"{self.document.title} — {APP}")
-        self.setWindowModified(self.document.dirty)
         self.problems.set_problems(self.document.problems())
         if self.canvas is not None:
             self.canvas.show_problems(self.document.problems())
@@ -455,7 +457,11 @@ class MainWindow(QtWidgets.QMainWindow):
         old = self.properties.takeWidget()
         if old is not None:
             old.deleteLater()
-        profiles = sorted(set(self.document.tree.models) | {"text", "image", "embed"})
+        try:
+            user_profiles = load_profiles()
+        except ProfilesError:  # shown when a run is started (and in the settings)
+            user_profiles = {}
+        profiles = profile_names(self.document.tree, user_profiles)
         if len(ids) == 1:
             form: QtWidgets.QWidget = NodeForm(self.document, ids[0], profiles)
             getattr(form, "set_problems", lambda _p: None)(self.document.problems())
@@ -728,17 +734,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _start_paused(self, inputs: dict[str, Any], options: RunOptions) -> Any:
         run = self.runner.start(self.document.tree, inputs, options)
         run.pause()
-        QtCore.QTimer.singleShot(50, lambda: self._first_step(run, 100))
+        run.step()  # nothing is queued yet: the run steps through the first node it queues
         return run
-
-    def _first_step(self, run: Any, tries: int) -> None:
-        """Step once the run has queued its first instance (a loaded machine may take a
-        while to get there; stepping earlier would do nothing)."""
-        current = self.runner.run
-        if current is None or current is not run or current.status != "paused":
-            return
-        if current.step() is None and tries > 0:
-            QtCore.QTimer.singleShot(20, lambda: self._first_step(run, tries - 1))
 
     def _on_run_event(self, event: object) -> None:
         assert isinstance(event, ev.Event)
@@ -807,6 +804,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from genarun_studio.qt.settings import SettingsDialog
 
         SettingsDialog(self).exec()
+        self._show_properties(self.canvas.selected_ids() if self.canvas is not None else [])
 
     def _warn(self, title: str, message: str) -> None:
         if QtWidgets.QApplication.platformName() == "offscreen":
