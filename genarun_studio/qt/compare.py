@@ -41,6 +41,8 @@ __all__ = ["Comparison", "RunCompare", "compare_node", "output_text"]
 
 IMAGE_WIDTH = 320
 """Pixels an image is shown wide in the comparison."""
+MAX_CHOICES = 500
+"""Runs offered when no run is given (the newest)."""
 
 
 def output_text(value: Any) -> str:
@@ -158,7 +160,7 @@ class RunCompare(QDialog):
         self.node_combo = QComboBox(self)
         for combo in (self.run_a, self.run_b, self.node_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        for run in index.runs():
+        for run in self._choices(index, run_a, run_b):
             label = f"{run['run_id']} ({run['status']})"
             self.run_a.addItem(label, run["run_id"])
             self.run_b.addItem(label, run["run_id"])
@@ -190,6 +192,17 @@ class RunCompare(QDialog):
         self.run_b.currentIndexChanged.connect(self._fill_nodes)
         self.node_combo.currentIndexChanged.connect(self._show)
         self._fill_nodes()
+
+    @staticmethod
+    def _choices(index: RunIndex, run_a: str | None, run_b: str | None) -> list[dict[str, Any]]:
+        """The runs offered: those of the given runs' trees (a comparison is between runs
+        of one tree, usually), else the newest :data:`MAX_CHOICES`, newest first."""
+        trees = {r.partition("/")[0] for r in (run_a, run_b) if r}
+        if not trees:
+            return index.runs(limit=MAX_CHOICES)
+        runs = [run for tree in sorted(trees) for run in index.runs(tree_id=tree)]
+        runs.sort(key=lambda r: (r["started_at"] or 0.0, r["run_id"]), reverse=True)
+        return runs
 
     def _previous_of(self, run_id: str | None) -> int:
         runs = [self.run_a.itemData(i) for i in range(self.run_a.count())]

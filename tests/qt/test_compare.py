@@ -86,3 +86,17 @@ def test_the_run_before_of_the_same_tree_is_the_default_other_run(qtbot: QtBot, 
     assert dialog.run_a.currentData() == runs.again
     assert dialog.run_b.currentData() == runs.second
     assert dialog.node_combo.count() == 4
+
+
+def test_only_runs_of_the_compared_tree_are_offered(qtbot: QtBot, runs: Runs) -> None:
+    runs.index.record_run(
+        {"run_id": "other/2026-01-01_00-00-00", "tree_id": "other", "status": "finished"},
+        "/nowhere",
+    )
+    dialog = RunCompare(runs.index, runs.first)
+    qtbot.addWidget(dialog)
+    offered = [dialog.run_a.itemData(i) for i in range(dialog.run_a.count())]
+    assert sorted(offered) == sorted([runs.first, runs.second, runs.again])
+    everything = RunCompare(runs.index)
+    qtbot.addWidget(everything)
+    assert everything.run_a.count() == 4
