@@ -633,6 +633,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """A run picked in the history: its timeline, nodes, output and errors."""
         if self.run_detail.show_run(run_id):
             self.assets.show_run_when_visible(run_id)
+            self.costs.select_run(run_id)
             self.run_detail_dock.raise_()
             index = self._project_index()
             row = index.run(run_id) if index is not None else None
