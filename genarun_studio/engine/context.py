@@ -12,6 +12,7 @@ from genarun_studio.core.tree import ModelProfile, RunLimits
 from genarun_studio.engine.instance import NodeInstance, asset_stem
 from genarun_studio.engine.retry import call_with_retries
 from genarun_studio.errors import BudgetReached, ProviderError
+from genarun_studio.human.request import HumanAnswer, HumanQuestion
 from genarun_studio.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -199,3 +200,17 @@ class InstanceContext:
 
     def log(self, message: str, level: LogLevel = "info") -> None:
         self._run.instance_log(self._instance, message, level)
+
+    async def ask(self, question: HumanQuestion) -> HumanAnswer:
+        answer = await self._run.human.ask(self._instance, question)
+        self._instance.calls.append(
+            {
+                "kind": "human",
+                "question": question.question,
+                "answer": answer.value,
+                "who": answer.who,
+                "channel": answer.channel,
+                "at": answer.at,
+            }
+        )
+        return answer
