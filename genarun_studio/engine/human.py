@@ -109,6 +109,7 @@ class HumanDesk:
         future: asyncio.Future[HumanAnswer] = asyncio.get_running_loop().create_future()
         self._waiting[inst.key] = (inst, request, future)
         self._open.add(inst.key)
+        self.inbox.token()  # the run's webhook secret exists once anything waits
         inst.state = "waiting"
         record = inst.record()
         record["request"] = request.model_dump()
@@ -134,9 +135,7 @@ class HumanDesk:
             self._waiting.pop(inst.key, None)
             if inst.state == "waiting":
                 inst.state = "running"
-            if run.status == "waiting":
-                run.status = "running"
-                run._write_run_json()
+            self._running_again()
 
     def _on_timeout(self, request: HumanRequest) -> HumanAnswer:
         from genarun_studio.human.request import AlreadyAnswered, HumanError
@@ -173,9 +172,16 @@ class HumanDesk:
         )
 
     def _deliver(self, key: str, answer: HumanAnswer) -> None:
-        waiting = self._waiting.get(key)
+        waiting = self._waiting.pop(key, None)
         if waiting is not None and not waiting[2].done():
             waiting[2].set_result(answer)
+        self._running_again()
+
+    def _running_again(self) -> None:
+        run = self.run
+        if run.status == "waiting":
+            run.status = "running"
+            run._write_run_json()
 
     async def _poll(self) -> None:
         """Pick up answers other processes wrote into the run folder."""
