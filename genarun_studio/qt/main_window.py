@@ -141,6 +141,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.run_detail = RunDetail(self._project_index())
         self.run_detail_dock = self._dock("Run", self.run_detail, bottom)
         self.tabifyDockWidget(self.history_dock, self.run_detail_dock)
+        from genarun_studio.qt.answers import AnswersPanel
+
+        self.answers = AnswersPanel(self.runner)
+        self.answers_dock = self._dock("Answers needed", self.answers, right)
+        self.tabifyDockWidget(self.inspector_dock, self.answers_dock)
+        self.answers.attention.connect(self.answers_dock.raise_)
+        self.answers.countChanged.connect(
+            lambda n: self.answers_dock.setWindowTitle(
+                f"Answers needed ({n})" if n else "Answers needed"
+            )
+        )
+        self.properties_dock.raise_()
         self.log_dock.raise_()
         self.resizeDocks([self.properties_dock], [430], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.palette_dock], [210], QtCore.Qt.Orientation.Horizontal)
@@ -298,6 +310,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.inspector_dock,
             self.log_dock,
             self.problems_dock,
+            self.answers_dock,
         ):
             view.addAction(dock.toggleViewAction())
         run = menu.addMenu("&Run")
