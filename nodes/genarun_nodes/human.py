@@ -85,7 +85,7 @@ class HumanNode(NodeType[HumanConfig]):
     title: ClassVar[str] = "Ask a person"
     category: ClassVar[str] = "Human"
     description: ClassVar[str] = (
-        "Ask a person (choice, text, rating, image pick, approval); the run waits for the answer."
+        "Ask a person (a choice, a text, a rating, a picture to pick, an approval) and wait."
     )
     lane: ClassVar[str] = "human"
     Config = HumanConfig
