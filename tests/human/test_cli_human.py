@@ -224,3 +224,47 @@ def test_parse_value_reads_what_people_type() -> None:
         "decision": "edit",
         "text": "x",
     }
+
+
+def test_hooks_serve_answers_a_waiting_run(tmp_path: Path) -> None:
+    import re
+
+    import httpx
+
+    project = str(tmp_path)
+    first = genarun("run", STORY, "--mock", "--project", project, "--json", "-q")
+    run_id = str(last_json(first.stdout)["run_id"])
+    token = genarun("hooks", "token", run_id, "--project", project).stdout.strip()
+    assert len(token) >= 40
+    server = subprocess.Popen(
+        [sys.executable, "-m", "genarun_studio", "hooks", "serve", "--project", project,
+         "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        url = None
+        assert server.stderr is not None
+        for line in server.stderr:
+            found = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+            if found:
+                url = found.group(1)
+                break
+        assert url is not None, "the server never said where it listens"
+        auth = {"Authorization": f"Bearer {token}"}
+        shown = httpx.get(f"{url}/runs/{run_id}/choice/hook", headers=auth, timeout=30).json()
+        assert shown["type"] == "multipleChoice"
+        answer = {"answer": shown["options"][0], "who": "reader"}
+        posted = httpx.post(shown["postUrl"], json=answer, headers=auth, timeout=30)
+        assert posted.status_code == 200, posted.text
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert token not in err  # the access log shows paths, never the token
+    resumed = genarun("resume", run_id, "--project", project, "--json", "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    output = json.loads(
+        (Path(str(last_json(resumed.stdout)["run_dir"])) / "output.json").read_text()
+    )
+    assert output["choice"] == shown["options"][0]

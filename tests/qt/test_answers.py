@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtWidgets
 
 from genarun_studio.core.formats import load_tree
 from genarun_studio.engine import Engine, RunOptions
+from genarun_studio.engine import events as ev
 from genarun_studio.human import RunInbox
 from genarun_studio.qt.main_window import MainWindow
 from genarun_studio.store import Project
@@ -91,9 +92,11 @@ def test_the_live_run_waits_and_is_answered_in_the_panel(
 
 def suspended(project: Path, tree: Any, **options: Any) -> str:
     async def go() -> str:
-        run = Engine(project=Project(project)).start(tree, options=RunOptions(**options))
-        while run.status != "waiting":
-            await asyncio.sleep(0.01)
+        waiting = asyncio.Event()
+        run = Engine(project=Project(project)).prepare(tree, options=RunOptions(**options))
+        run.subscribe(lambda event: waiting.set() if isinstance(event, ev.RunWaiting) else None)
+        run.start()
+        await asyncio.wait_for(waiting.wait(), 30)
         run.human.suspend()
         return (await run.wait()).run_id
 
