@@ -208,7 +208,9 @@ class Run:
         queue: asyncio.Queue[ev.Event] = asyncio.Queue()
         unsubscribe = self.subscribe(queue.put_nowait)
         try:
-            if self.status in ("finished", "failed", "stopped"):
+            if self.status in ("finished", "failed", "stopped") or (
+                self._main is not None and self._main.done()  # also a run ended waiting
+            ):
                 return
             while True:
                 event = await queue.get()
