@@ -220,7 +220,10 @@ def answer(
         inbox.submit(instance_key, parse_value(request, value), who=who or _user(), channel="cli")
     except HumanError as exc:
         _fail(str(exc), 3 if "already answered" in str(exc) else 2)
-    meta = folder.read("run.json")
+    try:
+        meta = folder.read("run.json")
+    except (OSError, ValueError):
+        meta = {}
     pid = meta.get("pid")
     if isinstance(pid, int) and process_alive(pid):
         click.echo(f"answered; the run (process {pid}) goes on by itself")

@@ -295,6 +295,7 @@ class AnswersPanel(QtWidgets.QWidget):
     def hooks_url(self) -> str | None:
         return self._hooks.url if self._hooks is not None else None
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        self._toggle_hooks(False)
-        super().closeEvent(event)
+    def stop_hooks(self) -> None:
+        """Stop the hook server if the panel started one (the window is closing)."""
+        if self._hooks is not None:
+            self.hooks_button.setChecked(False)

@@ -802,6 +802,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         if self.runner.busy:
             self.runner.stop()
+        self.answers.stop_hooks()
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/geometry", self.saveGeometry())
         event.accept()

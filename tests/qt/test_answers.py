@@ -187,5 +187,7 @@ def test_the_panel_starts_and_stops_the_hook_server(qtbot: Any, tmp_path: Path) 
 
     response = httpx.get(f"{url}/runs/t/1/n/hook", timeout=10)
     assert response.status_code == 404
-    panel.hooks_button.setChecked(False)
+    window.close()  # closing the window stops the server
     assert panel.hooks_url is None
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/runs/t/1/n/hook", timeout=10)
