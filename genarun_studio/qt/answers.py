@@ -92,21 +92,27 @@ class AnswersPanel(QtWidgets.QWidget):
         self.hooks_button.setCheckable(True)
         self.hooks_button.toggled.connect(self._toggle_hooks)
         self.hooks_label = QtWidgets.QLabel()
+        self.hooks_label.setWordWrap(True)
         self.hooks_label.setTextInteractionFlags(
             QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
         )
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.refresh_button)
         top.addWidget(self.hooks_button)
-        top.addWidget(self.hooks_label, 1)
+        top.addStretch(1)
 
-        split = QtWidgets.QSplitter()
+        # a narrow dock: the list above the selected question, nothing forces a width
+        self.list.setMinimumWidth(120)
+        self.list.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         split.addWidget(self.list)
         split.addWidget(detail)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(1, 3)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addWidget(self.hooks_label)
         layout.addWidget(split, 1)
 
         runner.engineEvent.connect(self._on_event)
