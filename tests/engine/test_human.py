@@ -266,3 +266,22 @@ def test_a_bad_default_is_refused_before_anyone_is_asked(tmp_path: Path) -> None
     summary = asyncio.run(run.wait())
     assert summary.status == "failed"
     assert "out of range" in (run.instances["q"].error or "")
+
+
+async def test_the_human_lane_limits_open_questions(engine: Engine) -> None:
+    tree = make_tree(
+        values("items", list(range(8)), human("ok", "rating", "Rate ${items}")),
+        limits={"concurrency": {"human": 3}, "backoff_s": 0, "backoff_max_s": 0},
+    )
+    run = engine.start(tree)
+    asked: list[str] = []
+    while len(asked) < 8:
+        await until(lambda: run.status == "waiting", "the run to wait")
+        open_now = run.human.open_requests()
+        assert 1 <= len(open_now) <= 3  # at most the lane's limit of questions at once
+        for request in open_now:
+            run.human.answer(request.key, 4)
+            asked.append(request.key)
+        await until(lambda: run.status != "waiting", "the answers to be taken")
+    assert (await run.wait()).status == "finished"
+    assert sorted(asked) == sorted(f"items[{n}]/ok" for n in range(8))

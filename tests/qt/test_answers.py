@@ -191,3 +191,23 @@ def test_the_panel_starts_and_stops_the_hook_server(qtbot: Any, tmp_path: Path) 
     assert panel.hooks_url is None
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{url}/runs/t/1/n/hook", timeout=10)
+
+
+def test_the_human_node_form_is_generated_from_its_config(qtbot: Any) -> None:
+    from genarun_studio.core.document import TreeDocument
+    from genarun_studio.qt.forms import NodeForm
+
+    doc = TreeDocument.open(EXAMPLES / "story-choice.genarun.json")
+    form = NodeForm(doc, "choice", sorted(doc.tree.models))
+    qtbot.addWidget(form)
+    form.show()
+    kind = form.field_widget("config.kind")
+    assert isinstance(kind, QtWidgets.QComboBox)
+    assert kind.currentText() == "multipleChoice"
+    assert {kind.itemText(n) for n in range(kind.count())} >= {"pickImage", "approve", "rating"}
+    options_from = form.field_widget("config.options_from")
+    assert isinstance(options_from, QtWidgets.QLineEdit)
+    assert options_from.text() == "paths"
+    options_from.setText("opening_paths")
+    form.flush()
+    assert doc.node("choice").config["options_from"] == "opening_paths"
