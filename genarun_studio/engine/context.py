@@ -203,14 +203,19 @@ class InstanceContext:
 
     async def ask(self, question: HumanQuestion) -> HumanAnswer:
         answer = await self._run.human.ask(self._instance, question)
-        self._instance.calls.append(
+        # in the instance's logs (journal, logs.json), not its calls: those are model calls
+        self._instance.logs.append(
             {
-                "kind": "human",
-                "question": question.question,
-                "answer": answer.value,
-                "who": answer.who,
-                "channel": answer.channel,
                 "at": answer.at,
+                "level": "info",
+                "message": f"answered by {answer.who} via {answer.channel}",
+                "human": {
+                    "question": question.question,
+                    "answer": answer.value,
+                    "who": answer.who,
+                    "channel": answer.channel,
+                    "at": answer.at,
+                },
             }
         )
         return answer

@@ -92,6 +92,17 @@ def test_auto_answer_runs_through(tmp_path: Path) -> None:
     assert answer.channel == "auto"
 
 
+def test_a_dry_run_answers_by_itself_and_prices_only_model_calls(tmp_path: Path) -> None:
+    result = genarun(
+        "run", str(EXAMPLES / "best-of-four.genarun.json"), "--dry-run", "--json",
+        "--project", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = last_json(result.stdout)
+    kinds = sorted(c["kind"] for c in report["calls"])  # type: ignore[attr-defined]
+    assert kinds == ["chat", "image", "image", "image", "image"]
+
+
 def test_lizard_blog_on_mock_is_unchanged(tmp_path: Path) -> None:
     result = genarun(
         "run", str(EXAMPLES / "lizard-blog.genarun.json"), "--mock", "--project", str(tmp_path)
