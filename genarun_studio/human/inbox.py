@@ -128,7 +128,13 @@ class RunInbox:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump({"key": key, **answer.model_dump()}, fh, ensure_ascii=False)
-            os.link(tmp, target)
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: create it exclusively
+                with open(target, "x", encoding="utf-8") as fh:
+                    fh.write(Path(tmp).read_text(encoding="utf-8"))
         except FileExistsError:
             earlier = self.answer(key)
             by = f" by {earlier.who} ({earlier.channel})" if earlier else ""
