@@ -18,9 +18,12 @@ from typing import Any, NoReturn
 
 import click
 
+from genarun_studio.cli_api import api
 from genarun_studio.cli_human import answer, hooks, requests
 from genarun_studio.cli_keys import keys
+from genarun_studio.cli_profiles import profiles
 from genarun_studio.errors import GenarunError, InputError, RunError, TreeError
+from genarun_studio.profiles import ProfilesError
 
 __all__ = ["main"]
 
@@ -187,7 +190,7 @@ def run(
             auto_answer=auto_answer,
         )
         prepared = engine.prepare(tree_model, given, options)
-    except (TreeError, InputError, RunError) as exc:
+    except (TreeError, InputError, RunError, ProfilesError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write the project folder: {exc}")
@@ -200,6 +203,7 @@ def _engine(
     project: Path | None, *, mock_latency: float = 0.0, assume_items: int | None = None
 ) -> Any:
     from genarun_studio.engine import Engine
+    from genarun_studio.profiles import load_profiles
     from genarun_studio.store import Project, default_project_dir
 
     mock_provider = None
@@ -207,7 +211,11 @@ def _engine(
         from genarun_studio.providers.mock import MockProvider
 
         mock_provider = MockProvider(latency_s=mock_latency, default_items=assume_items)
-    return Engine(project=Project(project or default_project_dir()), mock_provider=mock_provider)
+    return Engine(
+        project=Project(project or default_project_dir()),
+        mock_provider=mock_provider,
+        profiles=load_profiles(),
+    )
 
 
 def _execute(prepared: Any, *, as_json: bool, quiet: bool) -> NoReturn:
@@ -277,7 +285,7 @@ def resume(
         prepared = _engine(project).prepare_resume(
             run_id, budget_usd=budget, auto_answer=True if auto_answer else None
         )
-    except (TreeError, InputError, RunError) as exc:
+    except (TreeError, InputError, RunError, ProfilesError) as exc:
         _fail(str(exc))
     _execute(prepared, as_json=as_json, quiet=quiet)
 
@@ -490,6 +498,8 @@ cli.add_command(keys)
 cli.add_command(answer)
 cli.add_command(requests)
 cli.add_command(hooks)
+cli.add_command(profiles)
+cli.add_command(api)
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from genarun_studio.providers.base import (
     ImageResponse,
     OutputShape,
 )
+from genarun_studio.providers.http import HttpRequest, HttpResponse
 
 __all__ = ["ConfigT", "NodeContext", "NodeType", "Plan", "endpoint_of", "template_field"]
 
@@ -85,6 +86,11 @@ class NodeContext(Protocol):
 
     async def image(self, request: ImageRequest, *, profile: str) -> ImageResponse:
         """One image call through the named profile's provider, retried on transient errors."""
+        ...
+
+    async def http(self, request: HttpRequest) -> HttpResponse:
+        """One HTTP call (secrets put in at send time), retried on transient errors, timed
+        and logged with secrets masked; mock and dry runs answer ``mock_response`` offline."""
         ...
 
     def save_asset(self, data: bytes, extension: str) -> str:

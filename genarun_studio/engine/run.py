@@ -156,6 +156,8 @@ class Run:
         self._wake = asyncio.Condition()
         """Notified whenever pause, resume, step or stop may let a waiting instance go."""
         self._step_node: str | None = None
+        self._step_armed = False
+        """A step asked for before the run queued anything: the first node queued is it."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -246,6 +248,7 @@ class Run:
         if self.status == "paused":
             self.status = "running"
             self._step_node = None
+            self._step_armed = False
             self._resume.set()
             self._notify()
             self._emit(ev.RunResumed(run_id=self.id))
@@ -262,6 +265,8 @@ class Run:
             return None
         waiting = [i for i in self.instances.values() if i.state == "queued"]
         if not waiting:
+            if not self.instances:  # started paused, nothing queued yet: step the first one
+                self._step_armed = True
             return None
         first = min(waiting, key=lambda i: (i.queued_at or 0.0, i.key))
         self._step_node = first.node_id
@@ -279,7 +284,14 @@ class Run:
             self._loop.call_soon_threadsafe(lambda: self._loop.create_task(wake()))  # type: ignore[union-attr]
 
     def _may_start(self, node_id: str) -> bool:
-        return self._resume.is_set() or self._step_node == node_id
+        if self._resume.is_set() or self._step_node == node_id:
+            return True
+        if self._step_armed and self._step_node is None:  # the first node to ask is the step
+            self._step_armed = False
+            self._step_node = node_id
+            self.instance_log(None, f"stepping through {node_id}", "info")
+            return True
+        return False
 
     async def _allowed(self, node_id: str) -> None:
         """Wait until the run is running, or stepping through ``node_id``."""

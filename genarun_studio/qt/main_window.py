@@ -20,6 +20,7 @@ from genarun_studio.core.tree import Node
 from genarun_studio.engine import RunOptions
 from genarun_studio.engine import events as ev
 from genarun_studio.errors import GenarunError, TreeError
+from genarun_studio.profiles import ProfilesError, load_profiles, profile_names
 from genarun_studio.qt.canvas import TreeCanvas
 from genarun_studio.qt.runner import RunController, node_summary
 
@@ -246,6 +247,12 @@ class MainWindow(QtWidgets.QMainWindow):
             tip="Run only the failed nodes of the History tab's selected run (their "
             "ancestors come from the cache)",
         )
+        self.act_test_call = self._action(
+            "Test call of the selected node…",
+            self.test_call,
+            tip="Run the selected API node once (ancestors from the cache) and show its "
+            "request and response; with Mock on, nothing is sent",
+        )
         self.run_actions = [
             self.act_run,
             self.act_run_sel,
@@ -317,6 +324,8 @@ class MainWindow(QtWidgets.QMainWindow):
         run.addActions(self.run_actions)
         run.addSeparator()
         run.addActions([self.act_open_snapshot, self.act_rerun, self.act_rerun_failed])
+        run.addSeparator()
+        run.addAction(self.act_test_call)
 
     # -- documents -----------------------------------------------------------------------
 
@@ -341,8 +350,9 @@ class MainWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(0, self.fit)
 
     def _on_document_changed(self) -> None:
+        # the title carries the dirty marker itself (" *"); Qt's setWindowModified would want a
+        # "[*]" placeholder and warns on every edit without one
         self.setWindowTitle(f"{self.document.title} — {APP}")
-        self.setWindowModified(self.document.dirty)
         self.problems.set_problems(self.document.problems())
         if self.canvas is not None:
             self.canvas.show_problems(self.document.problems())
@@ -460,7 +470,11 @@ class MainWindow(QtWidgets.QMainWindow):
         old = self.properties.takeWidget()
         if old is not None:
             old.deleteLater()
-        profiles = sorted(set(self.document.tree.models) | {"text", "image", "embed"})
+        try:
+            user_profiles = load_profiles()
+        except ProfilesError:  # shown when a run is started (and in the settings)
+            user_profiles = {}
+        profiles = profile_names(self.document.tree, user_profiles)
         if len(ids) == 1:
             form: QtWidgets.QWidget = NodeForm(self.document, ids[0], profiles)
             getattr(form, "set_problems", lambda _p: None)(self.document.problems())
@@ -635,6 +649,33 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._start(self._options(ids, with_children=True))
 
+    def test_call(self) -> Any:
+        """Open the "Test call" window for the one selected node; returns it (or None)."""
+        from genarun_studio.qt.apitest import ApiTestDialog
+
+        ids = self.canvas.selected_ids() if self.canvas else []
+        if len(ids) != 1:
+            self.statusBar().showMessage("Select one node to test", 3000)
+            return None
+        inputs = dict(self._last_inputs)
+        if self.document.tree.inputs:
+            asked = self.ask_inputs(self._last_inputs)
+            if asked is None:
+                return None
+            inputs = self._last_inputs = asked
+        dialog = ApiTestDialog(
+            self.runner.engine,
+            self.document.tree,
+            ids[0],
+            inputs,
+            mock=self.mock_box.isChecked(),
+            parent=self,
+        )
+        self._test_dialog = dialog
+        dialog.show()
+        dialog.start()
+        return dialog
+
     def step(self) -> None:
         run = self.runner.run
         if self.runner.busy and run is not None:
@@ -706,7 +747,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _start_paused(self, inputs: dict[str, Any], options: RunOptions) -> Any:
         run = self.runner.start(self.document.tree, inputs, options)
         run.pause()
-        QtCore.QTimer.singleShot(50, self.runner.step)
+        run.step()  # nothing is queued yet: the run steps through the first node it queues
         return run
 
     def _on_run_event(self, event: object) -> None:
@@ -776,6 +817,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from genarun_studio.qt.settings import SettingsDialog
 
         SettingsDialog(self).exec()
+        self._show_properties(self.canvas.selected_ids() if self.canvas is not None else [])
 
     def _warn(self, title: str, message: str) -> None:
         if QtWidgets.QApplication.platformName() == "offscreen":

@@ -66,8 +66,8 @@ def test_the_live_run_waits_and_is_answered_in_the_panel(
     QtWidgets.QApplication.processEvents()
     loop.run_until_complete(asyncio.sleep(0.2))  # the canvas repaints states 10 times a second
 
-    status = window.canvas.item("choice").get_widget("status")  # type: ignore[union-attr]
-    assert status.get_value() == "waiting"
+    view = window.canvas.item("choice").view  # type: ignore[union-attr]
+    assert (view.status_state, view.status_text) == ("waiting", "waiting")
     assert window.answers_dock.windowTitle() == "Answers needed (1)"
     [pending] = window.answers.pending()
     assert pending.live
