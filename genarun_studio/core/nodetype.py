@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 from pydantic import BaseModel
 
 from genarun_studio.core.tree import ModelProfile, RunLimits
+from genarun_studio.human.request import HumanAnswer, HumanQuestion
 from genarun_studio.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -97,6 +98,11 @@ class NodeContext(Protocol):
         ...
 
     def log(self, message: str, level: LogLevel = "info") -> None: ...
+
+    async def ask(self, question: HumanQuestion) -> HumanAnswer:
+        """Ask a person and wait for the answer (checked against the question). The
+        request is kept in the run folder: the run may end and resume while it waits."""
+        ...
 
 
 class NodeType(ABC, Generic[ConfigT]):

@@ -14,6 +14,7 @@ from genarun_studio.core.tree import ModelProfile, RunLimits
 from genarun_studio.engine.instance import NodeInstance, asset_stem
 from genarun_studio.engine.retry import call_with_retries
 from genarun_studio.errors import BudgetReached, ProviderError
+from genarun_studio.human.request import HumanAnswer, HumanQuestion
 from genarun_studio.profiles import BUILTIN_PROFILES
 from genarun_studio.providers.base import (
     ChatRequest,
@@ -263,3 +264,22 @@ class InstanceContext:
 
     def log(self, message: str, level: LogLevel = "info") -> None:
         self._run.instance_log(self._instance, message, level)
+
+    async def ask(self, question: HumanQuestion) -> HumanAnswer:
+        answer = await self._run.human.ask(self._instance, question)
+        # in the instance's logs (journal, logs.json), not its calls: those are model calls
+        self._instance.logs.append(
+            {
+                "at": answer.at,
+                "level": "info",
+                "message": f"answered by {answer.who} via {answer.channel}",
+                "human": {
+                    "question": question.question,
+                    "answer": answer.value,
+                    "who": answer.who,
+                    "channel": answer.channel,
+                    "at": answer.at,
+                },
+            }
+        )
+        return answer

@@ -17,7 +17,7 @@ from genarun_studio.errors import RunError
 from genarun_studio.profiles import with_profiles
 from genarun_studio.providers.base import Provider, Usage
 from genarun_studio.providers.registry import ProviderFactory, ProviderSet
-from genarun_studio.store.history import effective_status
+from genarun_studio.store.history import effective_status, process_alive
 from genarun_studio.store.project import Project
 from genarun_studio.store.rebuild import latest_records
 from genarun_studio.store.runfolder import RunFolder
@@ -123,7 +123,9 @@ class Engine:
         """Run a tree to its end."""
         return await self.start(tree, inputs, options, tree_id=tree_id).wait()
 
-    def prepare_resume(self, run_id: str, *, budget_usd: float | None = None) -> Run:
+    def prepare_resume(
+        self, run_id: str, *, budget_usd: float | None = None, auto_answer: bool | None = None
+    ) -> Run:
         """A run that continues ``run_id`` from its journal, in the same folder.
 
         Finished instances are taken from the journal (never called again); failed, stopped
@@ -147,11 +149,19 @@ class Engine:
                 f"run {run_id!r} is still going (process {meta.get('pid')}); stop it "
                 "first, then resume"
             )
+        pid = meta.get("pid")
+        if status == "waiting" and isinstance(pid, int) and process_alive(pid):
+            raise RunError(
+                f"run {run_id!r} is live in process {pid} and waits for answers: answer them "
+                "(genarun answer) and it goes on by itself"
+            )
         if status == "finished":
             raise RunError(f"run {run_id!r} has already finished: there is nothing to resume")
         options = RunOptions.model_validate({**meta.get("options", {}), "seed": meta["seed"]})
         if budget_usd is not None:
             options = options.model_copy(update={"budget_usd": budget_usd})
+        if auto_answer is not None:
+            options = options.model_copy(update={"auto_answer": auto_answer})
         records = latest_records(folder)
         prior = {r["key"]: r for r in records if r["state"] in ("done", "cached")}
         spent_usage, spent_cost = Usage(), 0.0

@@ -38,6 +38,7 @@ from genarun_studio.engine import events as ev
 from genarun_studio.engine.cache import CachedResult, MemoryCache, ResultCache, signature
 from genarun_studio.engine.context import InstanceContext
 from genarun_studio.engine.cost import Pricing
+from genarun_studio.engine.human import HumanDesk
 from genarun_studio.engine.instance import NodeInstance, child_key
 from genarun_studio.errors import BudgetReached, GenarunError, RunError
 from genarun_studio.providers.base import Usage
@@ -71,6 +72,9 @@ class RunOptions(BaseModel):
     """Stop before a call would pass this cost (over the tree's ``limits.budget_usd``)."""
     dry_run: bool = False
     """Plan every call on the mock provider and price it at the real models' prices."""
+    auto_answer: bool = False
+    """Answer every human request at once (its default, else a fixed choice): for tests,
+    demos and unattended mock runs."""
 
 
 @dataclass
@@ -183,6 +187,8 @@ class Run:
         }
         self._configs: dict[str, Any] = {}
         self._selection = self._select()
+        self.human = HumanDesk(self)
+        """Requests to people: ``run.human.answer(key, value, who=..., channel=...)``."""
 
     # -- public API -------------------------------------------------------------------
 
@@ -204,7 +210,9 @@ class Run:
         queue: asyncio.Queue[ev.Event] = asyncio.Queue()
         unsubscribe = self.subscribe(queue.put_nowait)
         try:
-            if self.status in ("finished", "failed", "stopped"):
+            if self.status in ("finished", "failed", "stopped") or (
+                self._main is not None and self._main.done()  # also a run ended waiting
+            ):
                 return
             while True:
                 event = await queue.get()
@@ -452,6 +460,7 @@ class Run:
             self._step_done(self._step_node)
         if not task.cancelled() and task.exception() is not None:  # pragma: no cover - bug
             log.error("instance task %s crashed", task.get_name(), exc_info=task.exception())
+        self.human.check()
         if not self._tasks:
             self._idle.set()
 
@@ -725,6 +734,7 @@ class Run:
     # -- the end -----------------------------------------------------------------------
 
     async def _finish(self) -> RunSummary:
+        self.human.settle()
         for inst in self.instances.values():
             if inst.state in ("pending", "queued", "running"):
                 inst.state = "stopped"  # cancelled before it could finish
@@ -733,7 +743,9 @@ class Run:
                 self._emit(ev.InstanceStopped(run_id=self.id, key=inst.key, node_id=inst.node_id))
         wall = time.monotonic() - self._started
         counts = self.counts()
-        if self._stop_reason and not self._halted:
+        if self._stop_reason and not self._halted and self.human.suspended:
+            self.status = "waiting"  # ended to wait for answers: `genarun resume` goes on
+        elif self._stop_reason and not self._halted:
             self.status = "stopped"
             self._emit(ev.RunStopped(run_id=self.id, reason=self._stop_reason))
         elif counts.get("failed"):

@@ -8,7 +8,7 @@ for numbers and times), so "Started" sorts by time and "Cost" by amount, not by 
 
 Statuses are the ones a user should see (:func:`effective_status`): a run recorded as running
 whose process is gone shows as ``interrupted``. Colours: finished green, failed red, stopped,
-paused and interrupted amber, running blue.
+paused and interrupted amber, running blue, waiting (for answers) purple.
 
 Filters (all combined): the tree, the status, a date range (local days, both ends included;
 it covers every run until the user narrows it) and a text searched, case-insensitively, in
@@ -91,6 +91,7 @@ _STATUS_COLOURS = {
     "paused": QColor("#c77700"),
     "interrupted": QColor("#c77700"),
     "running": QColor("#1565c0"),
+    "waiting": QColor("#8e44ad"),
 }
 _NUMERIC = (DURATION, INSTANCES, TOKENS, COST)
 """Right-aligned columns (Started is a date: left-aligned, but sorted by time)."""

@@ -153,6 +153,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.costs = CostView(self._project_index())
         self.costs_dock = self._dock("Costs", self.costs, bottom)
         self.tabifyDockWidget(self.assets_dock, self.costs_dock)
+        from genarun_studio.qt.answers import AnswersPanel
+
+        self.answers = AnswersPanel(self.runner)
+        self.answers_dock = self._dock("Answers needed", self.answers, right)
+        self.tabifyDockWidget(self.inspector_dock, self.answers_dock)
+        self.answers.attention.connect(self.answers_dock.raise_)
+        self.answers.countChanged.connect(
+            lambda n: self.answers_dock.setWindowTitle(
+                f"Answers needed ({n})" if n else "Answers needed"
+            )
+        )
+        self.properties_dock.raise_()
         self.log_dock.raise_()
         self.resizeDocks([self.properties_dock], [430], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.palette_dock], [210], QtCore.Qt.Orientation.Horizontal)
@@ -328,6 +340,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.inspector_dock,
             self.log_dock,
             self.problems_dock,
+            self.answers_dock,
         ):
             view.addAction(dock.toggleViewAction())
         run = menu.addMenu("&Run")
@@ -929,6 +942,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.assets.model.shutdown()
         if self.runner.busy:
             self.runner.stop()
+        self.answers.stop_hooks()
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/geometry", self.saveGeometry())
         event.accept()

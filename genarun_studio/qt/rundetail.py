@@ -90,6 +90,7 @@ _STATUS_COLOURS = {
     "paused": "#c77700",
     "interrupted": "#c77700",
     "running": "#1565c0",
+    "waiting": "#8e44ad",
 }
 
 
