@@ -100,6 +100,17 @@ class _PortLabel(QtWidgets.QGraphicsSimpleTextItem):
     def setDefaultTextColor(self, color: QtGui.QColor) -> None:
         self.setBrush(color)
 
+    # NodeGraphQt places port labels for a rich-text item, which has a 4 px document margin
+    _MARGIN = 4.0
+
+    def boundingRect(self) -> QtCore.QRectF:
+        m = self._MARGIN
+        return super().boundingRect().adjusted(0, 0, 2 * m, 2 * m)
+
+    def paint(self, painter: QtGui.QPainter, option: Any, widget: Any = None) -> None:
+        painter.translate(self._MARGIN, self._MARGIN)
+        super().paint(painter, option, widget)
+
 
 class GenarunNodeItem(NodeItem):  # type: ignore[misc]
     """A node drawn by painting, not by embedded widgets.
