@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import qasync
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from genarun_studio.qt.apitest import ApiTestDialog
 from genarun_studio.qt.forms import NodeForm
@@ -19,23 +17,9 @@ BRIEF = Path(__file__).parents[2] / "resources" / "examples" / "morning-brief.ge
 
 
 @pytest.fixture
-def loop(qapp: QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.close()
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> MainWindow:
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(tmp_path / "project", settings=settings)
-    qtbot.addWidget(win)
-    win.ask_save = lambda name: QtWidgets.QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
-    win.ask_inputs = lambda last: {"city": "Oslo"}  # type: ignore[method-assign]
-    win.show()
-    return win
+def window(window: MainWindow) -> MainWindow:
+    window.ask_inputs = lambda last: {"city": "Oslo"}  # type: ignore[method-assign]
+    return window
 
 
 def test_test_call_shows_the_fill_request_and_response_on_mock(

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import qasync
 from PySide6 import QtCore, QtWidgets
 
 from genarun_studio.core.formats import load_tree
@@ -18,28 +16,6 @@ from genarun_studio.qt.main_window import MainWindow
 
 EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
 LIZARD = EXAMPLES / "lizard-blog.genarun.json"
-
-
-@pytest.fixture
-def loop(qapp: QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.close()
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> MainWindow:
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(tmp_path / "project", settings=settings)
-    qtbot.addWidget(win)
-    # pytest-qt closes the window before fixtures end: never block on "save changes?"
-    win.ask_save = lambda name: QtWidgets.QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
-    win.ask_inputs = lambda last: {}  # type: ignore[method-assign]
-    win.resize(1400, 850)
-    win.show()
-    return win
 
 
 def run_until_finished(window: MainWindow, loop: asyncio.AbstractEventLoop) -> Any:

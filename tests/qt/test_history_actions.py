@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
-import qasync
-from PySide6 import QtCore, QtWidgets
 
 from genarun_studio.engine import RunOptions
 from genarun_studio.providers.mock import MockProvider
@@ -17,27 +12,6 @@ from genarun_studio.qt.compare import RunCompare
 from genarun_studio.qt.main_window import MainWindow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
-
-
-@pytest.fixture
-def loop(qapp: QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.close()
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def window(qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> MainWindow:
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
-    win = MainWindow(tmp_path / "project", settings=settings)
-    qtbot.addWidget(win)
-    win.ask_save = lambda name: QtWidgets.QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
-    win.ask_inputs = lambda last: {}  # type: ignore[method-assign]
-    win.resize(1400, 850)
-    win.show()
-    return win
 
 
 def _run(window: MainWindow, loop: asyncio.AbstractEventLoop, seed: int) -> Any:

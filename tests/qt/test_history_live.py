@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import qasync
-from PySide6 import QtWidgets
 from pytestqt.qtbot import QtBot
 
 from genarun_studio.core.formats import load_tree
@@ -18,15 +14,6 @@ from genarun_studio.qt.history import INSTANCES, STATUS, RunHistoryPanel
 from genarun_studio.store import Project
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
-
-
-@pytest.fixture
-def loop(qapp: QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.close()
-    asyncio.set_event_loop(None)
 
 
 def test_the_running_row_changes_while_the_run_goes(
