@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from genarun_studio import secrets
 from genarun_studio.errors import GenarunError, ProviderError
+from genarun_studio.providers.httputil import read_bounded
+from genarun_studio.providers.httputil import retry_after as parse_retry_after
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -141,8 +143,6 @@ async def send(request: HttpRequest) -> HttpResponse:
     """Make the call; raises ProviderError (see the module docstring)."""
     import httpx
 
-    from genarun_studio.providers.openai import _retry_after
-
     used: set[str] = set()
     query = {k: _resolve(v, used) for k, v in request.query.items()}
     headers = {k: _resolve(v, used) for k, v in request.headers.items()}
@@ -177,22 +177,12 @@ async def send(request: HttpRequest) -> HttpResponse:
                 request.method.upper(), request.url, params=query, headers=headers, **content
             ) as response,
         ):
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > request.max_bytes:
-                raise too_big
-            chunks: list[bytes] = []
-            total = 0
-            async for chunk in response.aiter_bytes():
-                total += len(chunk)
-                if total > request.max_bytes:
-                    raise too_big
-                chunks.append(chunk)
-            raw = b"".join(chunks)
+            raw = await read_bounded(response, request.max_bytes, too_big)
             status = response.status_code
             final_url = str(response.url.copy_with(query=None))
             content_type = response.headers.get("content-type", "")
             reply_headers = {k: clean(v) for k, v in response.headers.items()}
-            retry_after = _retry_after(response.headers)
+            retry_after = parse_retry_after(response.headers)
     except httpx.TooManyRedirects:
         raise ProviderError(
             f"{host} redirected more than {request.max_redirects} times (a redirect loop?)"

@@ -17,13 +17,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import email.utils
 import inspect
 import io
 import json
-import math
 import os
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -41,6 +38,8 @@ from genarun_studio.providers.base import (
     ToolCall,
     Usage,
 )
+from genarun_studio.providers.httputil import read_bounded
+from genarun_studio.providers.httputil import retry_after as parse_retry_after
 
 if TYPE_CHECKING:
     import httpx
@@ -329,19 +328,10 @@ class OpenAIProvider(Provider):
                     raise ProviderError(
                         f"could not download the image from {where} (HTTP {status})",
                         transient=status in _TRANSIENT_STATUSES or status >= 500,
-                        retry_after=_retry_after(response.headers),
+                        retry_after=parse_retry_after(response.headers),
                         status=status,
                     )
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.max_image_bytes:
-                    raise too_big
-                chunks: list[bytes] = []
-                total = 0
-                async for chunk in response.aiter_bytes():
-                    total += len(chunk)
-                    if total > self.max_image_bytes:
-                        raise too_big
-                    chunks.append(chunk)
+                body = await read_bounded(response, self.max_image_bytes, too_big)
         except httpx.TooManyRedirects:
             raise ProviderError(
                 f"the image URL at {where} redirected more than {self.max_redirects} times"
@@ -360,7 +350,7 @@ class OpenAIProvider(Provider):
             raise ProviderError(
                 f"could not download the image from {where}: {_describe(exc)}"
             ) from None
-        return b"".join(chunks)
+        return body
 
     # -- embeddings ------------------------------------------------------------------------
 
@@ -490,7 +480,7 @@ class OpenAIProvider(Provider):
     def _status_error(self, exc: APIStatusError) -> ProviderError:
         status = exc.status_code
         detail = _server_message(exc.body)
-        retry_after = _retry_after(exc.response.headers)
+        retry_after = parse_retry_after(exc.response.headers)
         if status == 401:
             return ProviderError(
                 f"{self.host} refused the API key (401); store the right one with "
@@ -582,32 +572,6 @@ def _server_message(body: object) -> str:
     else:
         return ""
     return _clip(secrets.redact(text))
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            ms = float(raw_ms)
-        except ValueError:
-            ms = math.nan
-        if math.isfinite(ms):
-            return max(ms / 1000.0, 0.0)
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        return max(when.timestamp() - time.time(), 0.0)
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _image_format(data: bytes) -> str | None:
