@@ -25,7 +25,11 @@ from genarun_studio.core.formats import dumps_tree
 from genarun_studio.core.tree import Tree
 from genarun_studio.store.index import RunIndex
 
-__all__ = ["RunFolder", "write_json_atomic"]
+__all__ = ["PRIVATE_FILES", "RunFolder", "write_json_atomic"]
+
+
+PRIVATE_FILES: dict[str, set[str]] = {"human": {"token"}}
+"""Files of a run folder (by sub-folder) that are never copied to ``latest/``."""
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
@@ -136,11 +140,22 @@ class RunFolder:
         return json.loads((self.path / name).read_text(encoding="utf-8"))
 
     def publish_latest(self) -> None:
-        """Make ``../latest`` a copy of this run (files hard-linked where the disk allows)."""
+        """Make ``../latest`` a copy of this run (files hard-linked where the disk allows).
+
+        The run's private files (its webhook token) stay out: ``latest/`` is what gets
+        published or committed.
+        """
         tree_dir = self.path.parent
         tmp = Path(tempfile.mkdtemp(prefix=".latest-", dir=tree_dir))
+        private = {self.path / folder: names for folder, names in PRIVATE_FILES.items()}
+
+        def ignore(folder: str, names: list[str]) -> set[str]:
+            return private.get(Path(folder), set()) & set(names)
+
         try:
-            shutil.copytree(self.path, tmp, dirs_exist_ok=True, copy_function=_link_or_copy)
+            shutil.copytree(
+                self.path, tmp, dirs_exist_ok=True, copy_function=_link_or_copy, ignore=ignore
+            )
             latest = tree_dir / "latest"
             old = tree_dir / f".latest-old-{os.getpid()}"
             if latest.exists():

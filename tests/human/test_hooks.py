@@ -147,6 +147,12 @@ async def test_a_post_reaches_a_live_run(project: Path, server: HookServer) -> N
     summary = await asyncio.wait_for(run.wait(), 30)
     assert summary.status == "finished"
     assert run.instances["colour"].output == "red"
+    # the token stays in the run folder; latest/ (what gets published) never holds it
+    latest = run.folder.path.parent / "latest"
+    assert (run.folder.path / "human" / "token").is_file()
+    assert (latest / "output.json").is_file()
+    assert (latest / "human").is_dir()
+    assert not (latest / "human" / "token").exists()
 
 
 def test_loopback_is_the_default() -> None:
