@@ -138,7 +138,7 @@ def _quiet_transformers() -> None:
     with contextlib.suppress(Exception):
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 class SentenceTransformerEmbedder(_Local):
