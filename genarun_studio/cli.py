@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
+from genarun_studio.cli_index import index
 from genarun_studio.cli_keys import keys
 from genarun_studio.errors import GenarunError, InputError, RunError, TreeError
 
@@ -468,6 +469,7 @@ def nodes(as_json: bool) -> None:
 
 
 cli.add_command(keys)
+cli.add_command(index)
 
 
 def main() -> None:
