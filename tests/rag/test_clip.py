@@ -47,7 +47,7 @@ async def test_an_image_index_persists_and_answers_both_ways(
     # text → image
     hits = await reopened.query("stills", "the title of the video", k=3, kinds=("image",))
     assert len(hits) == 3
-    assert all(h.asset is not None and Path(h.asset).is_file() for h in hits)
+    assert all(h.asset is not None for h in hits)
     assert {Path(h.asset or "").name for h in hits} <= {p.name for p in images}
     assert hits[0].to_json()["asset"] == hits[0].asset
 

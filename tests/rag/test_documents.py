@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def test_chunks_overlap_and_cover_the_text() -> None:
     chunks = chunk_text(text, size=200, overlap=50)
     assert len(chunks) > 5
     assert all(len(c) <= 200 for c in chunks)
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         # the next chunk starts with words the previous one ended with
         assert after.split()[0] in before.split()
     seen = {w for c in chunks for w in c.split()}

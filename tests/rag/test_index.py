@@ -104,7 +104,7 @@ def test_a_damaged_index_is_named(tmp_path: Path) -> None:
     with pytest.raises(RagError, match="index 'ix' is damaged: 3 vectors for 1 entries"):
         VectorIndex.open(tmp_path / "ix")
     (tmp_path / "ix" / "manifest.json").write_text("{not json")
-    with pytest.raises(RagError, match="manifest.json is damaged"):
+    with pytest.raises(RagError, match=r"manifest\.json is damaged"):
         VectorIndex.open(tmp_path / "ix")
 
 

@@ -46,8 +46,7 @@ async def test_minilm_ranks_the_matching_note_first(
     for query, expected in QUERIES.items():
         hits = await store.query("notes", query, k=3)
         assert hits[0].source == expected, query
-        assert hits[0].score is not None and hits[1].score is not None
-        assert hits[0].score > hits[1].score
+        assert (hits[0].score or 0) > (hits[1].score or 0)
     info = store.info("notes")
     assert (info.embedder, info.dim, info.count, info.kind) == ("minilm", 384, 5, "flat")
 
@@ -78,7 +77,7 @@ async def test_adding_again_skips_unchanged_and_replaces_changed_files(
     changed = await store.add_files("notes", [notes])
     assert (changed.added, changed.replaced, changed.unchanged, changed.count) == (1, 1, 4, 5)
     hits = await store.query("notes", "a puppy playing with a ball", k=1)
-    assert hits[0].text is not None and "Dogs" in hits[0].text
+    assert "Dogs" in (hits[0].text or "")
 
 
 async def test_remove_by_source_and_whole_index(
@@ -136,8 +135,8 @@ async def test_an_index_keeps_its_model(tmp_path: Path, notes: Path, minilm: obj
     assert store.info("notes").embedder == "minilm"
     with pytest.raises(RagError, match="was built with minilm, not st:other-model"):
         await store.add_files("notes", [notes], model="other-model")
+    (notes / "x.png").write_bytes(b"")
     with pytest.raises(RagError, match="is an image, and this index holds text"):
-        (notes / "x.png").write_bytes(b"")
         await store.add_files("notes", [notes / "x.png"])
 
 
@@ -158,5 +157,5 @@ def test_model_specs_are_stored_in_one_form(given: str | None, stored: str) -> N
 
 
 def test_bad_index_names_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(RagError, match="index name '../x' is not valid"):
+    with pytest.raises(RagError, match=r"index name '\.\./x' is not valid"):
         IndexStore(tmp_path).path_of("../x")
