@@ -67,7 +67,9 @@ class IndexInfo:
     count: int
     kind: str
     dim: int | None
-    sources: int
+    sources: int | None
+    """How many files / run outputs the entries come from (None when only the manifest was
+    read)."""
     updated_at: float
     modalities: list[str]
 
@@ -116,7 +118,21 @@ class IndexStore:
     def exists(self, name: str) -> bool:
         return (self.path_of(name) / "manifest.json").is_file()
 
-    def info(self, name: str) -> IndexInfo:
+    def info(self, name: str, *, deep: bool = True) -> IndexInfo:
+        """What the index holds; ``deep=False`` reads the manifest only (no FAISS import)."""
+        if not deep:
+            manifest = VectorIndex.read_manifest(self.path_of(name))
+            dim = manifest.get("dim")
+            return IndexInfo(
+                name=name,
+                embedder=str(manifest.get("embedder")),
+                count=int(manifest.get("count") or 0),
+                kind=str(manifest.get("kind") or "flat"),
+                dim=int(dim) if dim else None,
+                sources=None,
+                updated_at=float(manifest.get("updated_at") or 0.0),
+                modalities=list(manifest.get("modalities") or ["text"]),
+            )
         index = self.open(name)
         return IndexInfo(
             name=name,
