@@ -335,7 +335,15 @@ class VectorIndex:
                 f"the query vector has {query.shape[1]} dimensions; index {self.name!r} "
                 f"holds {self.dim} (it was built with {self.spec})"
             )
-        scores, rows = self._index.search(query, min(k, len(self.entries)))
+        faiss = _faiss()
+        threads = faiss.omp_get_max_threads()
+        # one query is faster on one thread: OpenMP's spinning team costs more than it
+        # saves, many times more on a busy machine (the setting is this thread's only)
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, rows = self._index.search(query, min(k, len(self.entries)))
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [
             (float(score), self.entries[int(row)])
             for score, row in zip(scores[0], rows[0], strict=True)
