@@ -200,3 +200,19 @@ async def test_the_example_tree_runs_offline(tmp_path: Path, minilm: object) -> 
     seen = [h["text"] for h in run.instances["followup_context"].output["hits"]]
     assert sorted(seen) == sorted(articles)
     assert len(run.instances["notes/background"].output["hits"]) == 3
+
+
+def test_after_and_index_output_are_node_fields_the_editor_can_set() -> None:
+    from genarun_studio.core.document import TreeDocument
+
+    doc = TreeDocument(make_tree(text("a", "x"), text("b", "y")))
+    doc.set_fields("b", after=["a"], index_output="memory")
+    assert (doc.tree.node("b").after, doc.tree.node("b").index_output) == (["a"], "memory")
+    assert doc.tree.to_json()["nodes"][1]["after"] == ["a"]
+    doc.set_fields("b", after=["nope"])
+    assert any(
+        p.path == "nodes[1].after" and "no node with id 'nope'" in p.message for p in doc.problems()
+    )
+    doc.undo()
+    doc.undo()
+    assert (doc.tree.node("b").after, doc.tree.node("b").index_output) == ([], None)
