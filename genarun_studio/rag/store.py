@@ -15,10 +15,11 @@ file's ``stamp`` (size and mtime) so an unchanged file is not indexed twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,20 @@ class IndexStore:
 
     # -- adding ------------------------------------------------------------------------
 
+    async def _keeping_no_empty_index(
+        self, name: str, work: Callable[[], Awaitable[AddReport]]
+    ) -> AddReport:
+        """Await ``work``; if it fails and it made the index, remove the empty index again
+        (so a failed first add, e.g. CLIP weights out of reach, leaves no trace)."""
+        made = not self.exists(name)
+        try:
+            return await work()
+        except BaseException:
+            if made and self.exists(name) and self.info(name, deep=False).count == 0:
+                with contextlib.suppress(OSError, RagError):
+                    self.remove(name)
+            raise
+
     async def add_files(
         self,
         name: str,
@@ -219,6 +234,21 @@ class IndexStore:
     ) -> AddReport:
         """Index files and folders. A file indexed before is skipped when unchanged and
         replaced (its old chunks removed) when it changed."""
+        return await self._keeping_no_empty_index(
+            name,
+            lambda: self._add_files(name, paths, model, tags, chunk_size, overlap, embed),
+        )
+
+    async def _add_files(
+        self,
+        name: str,
+        paths: Sequence[Path],
+        model: str | None,
+        tags: Sequence[str],
+        chunk_size: int,
+        overlap: int,
+        embed: EmbedFunction | None,
+    ) -> AddReport:
         index = self.open_or_create(name, model)
         images = "image" in index.modalities
         files = collect_files([Path(p) for p in paths], images=images)
@@ -260,8 +290,21 @@ class IndexStore:
     ) -> AddReport:
         """Index texts or image files given as chunks (e.g. a run's outputs). With
         ``skip_known``, a chunk whose content is already in the index is not added twice."""
+        return await self._keeping_no_empty_index(
+            name, lambda: self._add_chunks(name, chunks, model, extra or {}, skip_known, embed)
+        )
+
+    async def _add_chunks(
+        self,
+        name: str,
+        chunks: Sequence[Chunk],
+        model: str | None,
+        extra: dict[str, Any],
+        skip_known: bool,
+        embed: EmbedFunction | None,
+    ) -> AddReport:
         index = self.open_or_create(name, model)
-        entries = [self._entry(c, **(extra or {})) for c in chunks]
+        entries = [self._entry(c, **extra) for c in chunks]
         if skip_known:
             known = index.hashes()
             pairs = [(c, e) for c, e in zip(chunks, entries, strict=True) if e["hash"] not in known]

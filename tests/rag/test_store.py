@@ -159,3 +159,12 @@ def test_model_specs_are_stored_in_one_form(given: str | None, stored: str) -> N
 def test_bad_index_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(RagError, match=r"index name '\.\./x' is not valid"):
         IndexStore(tmp_path).path_of("../x")
+
+
+async def test_a_failed_first_add_leaves_no_empty_index(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path)
+    with pytest.raises(RagError, match="could not load the CLIP weights"):
+        await store.add_chunks(
+            "stills", [Chunk(text="x", source="s")], model=f"clip:ViT-B-32/{tmp_path / 'no.bin'}"
+        )
+    assert store.names() == []
