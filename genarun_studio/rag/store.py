@@ -151,7 +151,7 @@ class IndexStore:
         if not (path / "manifest.json").is_file():
             known = ", ".join(self.names()) or "none yet"
             raise RagError(f"no index {name!r} in {self.project_root} (indexes: {known})")
-        return VectorIndex.open(path)
+        return VectorIndex.shared(path)
 
     def revision(self, name: str) -> int | None:
         """The index's revision number (cheap: the manifest only), None when it is missing."""
@@ -165,7 +165,7 @@ class IndexStore:
         A ``model`` that differs from an existing index's is an error."""
         path = self.path_of(name)
         if (path / "manifest.json").is_file():
-            index = VectorIndex.open(path)
+            index = VectorIndex.shared(path)
             if model is not None and canonical_spec(model) != index.spec:
                 raise RagError(
                     f"index {name!r} was built with {index.spec}, not {canonical_spec(model)}: "
@@ -177,12 +177,13 @@ class IndexStore:
         try:
             return VectorIndex.create(path, name, spec, modalities)
         except RagError:  # made by someone else a moment ago
-            return VectorIndex.open(path)
+            return VectorIndex.shared(path)
 
     def remove(self, name: str) -> None:
         path = self.path_of(name)
         if not (path / "manifest.json").is_file():
             raise RagError(f"no index {name!r} in {self.project_root}")
+        VectorIndex.forget(path)
         trash = path.with_name(f".{name}.removing")
         shutil.rmtree(trash, ignore_errors=True)
         path.rename(trash)  # atomic: the index is gone or whole, never half-deleted
@@ -476,7 +477,8 @@ class IndexStore:
                 raise RagError("the query is empty")
             vector = (await embedder.embed_texts([text or ""]))[0]
         want = set(kinds)
-        found = index.search(vector, k if want >= {"text", "image"} else len(index))
+        with index.reading():
+            found = index.search(vector, k if want >= {"text", "image"} else len(index))
         hits = [self._hit(s, e) for s, e in found if e.get("kind", "text") in want]
         return hits[:k]
 
@@ -494,5 +496,11 @@ class IndexStore:
         if (text or "").strip() and len(index):
             embedder = self.embedder(index, embed)
             vector = (await embedder.embed_texts([text or ""]))[0]
-            scores = list(index.scores_for_all(vector))
-        return [self._hit(s, e) for s, e in zip(scores, index.entries, strict=True)]
+            with index.reading():
+                scores = list(index.scores_for_all(vector))
+                entries = list(index.entries)
+        else:
+            with index.reading():
+                entries = list(index.entries)
+        scores = scores if len(scores) == len(entries) else [None] * len(entries)
+        return [self._hit(s, e) for s, e in zip(scores, entries, strict=True)]

@@ -168,3 +168,18 @@ async def test_a_failed_first_add_leaves_no_empty_index(tmp_path: Path) -> None:
             "stills", [Chunk(text="x", source="s")], model=f"clip:ViT-B-32/{tmp_path / 'no.bin'}"
         )
     assert store.names() == []
+
+
+async def test_a_loaded_index_is_reused_until_another_writer_saves(
+    tmp_path: Path, minilm: SentenceTransformerEmbedder
+) -> None:
+    reader, writer = IndexStore(tmp_path), IndexStore(tmp_path)
+    await writer.add_chunks("n", [Chunk(text="the first note", source="a")])
+    first = reader.open("n")
+    assert reader.open("n") is first  # unchanged on disk: no second read
+    await writer.add_chunks("n", [Chunk(text="a second note", source="b")])
+    assert len(reader.open("n")) == 2
+    assert len(await reader.query("n", "note", k=5)) == 2
+    writer.remove("n")
+    await writer.add_chunks("n", [Chunk(text="a new index", source="c")])
+    assert [h.text for h in await reader.query("n", "note", k=5)] == ["a new index"]
