@@ -104,3 +104,35 @@ def test_the_main_window_has_an_indexes_dock(qtbot: Any, tmp_path: Path) -> None
     assert window.indexes_dock.windowTitle() == "Indexes"
     assert window.indexes_dock.toggleViewAction() in window.menuBar().actions()[2].menu().actions()
     assert window.index_browser.index_names() == ["memo"]
+
+
+def test_a_run_in_the_editor_fills_the_indexes_dock(
+    qtbot: Any, tmp_path: Path, minilm: object
+) -> None:
+    import qasync
+    from PySide6 import QtWidgets
+
+    from genarun_studio.qt.main_window import MainWindow
+
+    app = QtWidgets.QApplication.instance()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        settings = QtCore.QSettings(
+            str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat
+        )
+        window = MainWindow(tmp_path / "project", settings=settings)
+        qtbot.addWidget(window)
+        window.ask_save = lambda name: QtWidgets.QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
+        example = Path(__file__).parents[2] / "resources/examples/research-notes.genarun.json"
+        assert window.open_path(str(example))
+        assert window.index_browser.index_names() == []
+        window.mock_box.setChecked(True)
+        window._start(window._options(), inputs={})
+        summary = loop.run_until_complete(asyncio.wait_for(window.runner.wait(), 120))
+        assert summary.status == "finished"
+        qtbot.waitUntil(lambda: len(window.index_browser.index_names()) == 2, timeout=5000)
+        assert window.index_browser.index_names() == ["series-articles", "series-notes"]
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
