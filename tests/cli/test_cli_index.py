@@ -134,3 +134,36 @@ def test_the_installed_command_prints_no_progress_noise(tmp_path: Path, notes: P
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["added"] == 2
     assert "Loading weights" not in result.stderr
+
+
+_WITHOUT = """
+import sys
+sys.modules[{module!r}] = None  # as if the extra were not installed
+from genarun_studio.cli import main
+sys.argv = ["genarun", *{args!r}]
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "extra", "model"),
+    [
+        ("faiss", "rag", "minilm"),
+        ("sentence_transformers", "rag", "st:some-model"),
+        ("open_clip", "clip", "clip"),
+    ],
+)
+def test_a_missing_extra_names_the_pip_install(
+    tmp_path: Path, notes: Path, module: str, extra: str, model: str
+) -> None:
+    args = ["index", "add", "n", str(notes), "--model", model, "--project", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT.format(module=module, args=args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"pip install 'genarun-studio[{extra}]'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / ".genarun" / "indexes" / "n").exists()
