@@ -18,9 +18,13 @@ from typing import Any, NoReturn
 
 import click
 
+from genarun_studio.cli_api import api
+from genarun_studio.cli_human import answer, hooks, requests
 from genarun_studio.cli_index import index
 from genarun_studio.cli_keys import keys
+from genarun_studio.cli_profiles import profiles
 from genarun_studio.errors import GenarunError, InputError, RunError, TreeError
+from genarun_studio.profiles import ProfilesError
 
 __all__ = ["main"]
 
@@ -125,6 +129,11 @@ def cli() -> None:
     help="End with one JSON line on stdout: run_id, status, run_dir, instances, wall_s.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No live progress.")
+@click.option(
+    "--auto-answer",
+    is_flag=True,
+    help="Answer every question to a person at once (its default, else the first option).",
+)
 def run(
     tree: Path,
     inputs: tuple[str, ...],
@@ -143,6 +152,7 @@ def run(
     assume_items: int | None,
     as_json: bool,
     quiet: bool,
+    auto_answer: bool,
 ) -> None:
     """Run TREE (a .genarun.json file, native or legacy) and write a run folder."""
     from genarun_studio.core.formats import load_tree
@@ -178,9 +188,10 @@ def run(
             concurrency=lanes,
             budget_usd=budget,
             dry_run=dry_run,
+            auto_answer=auto_answer,
         )
         prepared = engine.prepare(tree_model, given, options)
-    except (TreeError, InputError, RunError) as exc:
+    except (TreeError, InputError, RunError, ProfilesError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write the project folder: {exc}")
@@ -193,6 +204,7 @@ def _engine(
     project: Path | None, *, mock_latency: float = 0.0, assume_items: int | None = None
 ) -> Any:
     from genarun_studio.engine import Engine
+    from genarun_studio.profiles import load_profiles
     from genarun_studio.store import Project, default_project_dir
 
     mock_provider = None
@@ -200,7 +212,11 @@ def _engine(
         from genarun_studio.providers.mock import MockProvider
 
         mock_provider = MockProvider(latency_s=mock_latency, default_items=assume_items)
-    return Engine(project=Project(project or default_project_dir()), mock_provider=mock_provider)
+    return Engine(
+        project=Project(project or default_project_dir()),
+        mock_provider=mock_provider,
+        profiles=load_profiles(),
+    )
 
 
 def _execute(prepared: Any, *, as_json: bool, quiet: bool) -> NoReturn:
@@ -208,6 +224,9 @@ def _execute(prepared: Any, *, as_json: bool, quiet: bool) -> NoReturn:
     from genarun_studio.cli_progress import Progress
 
     progress = Progress(prepared, enabled=not quiet)
+    from genarun_studio.cli_human import attach
+
+    attach(prepared, progress)
 
     async def go() -> Any:
         loop = asyncio.get_running_loop()
@@ -252,14 +271,22 @@ def _dry_run(prepared: Any, as_json: bool) -> NoReturn:
 )
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No live progress.")
+@click.option("--auto-answer", is_flag=True, help="Answer every open question at once.")
 def resume(
-    run_id: str, project: Path | None, budget: float | None, as_json: bool, quiet: bool
+    run_id: str,
+    project: Path | None,
+    budget: float | None,
+    as_json: bool,
+    quiet: bool,
+    auto_answer: bool,
 ) -> None:
     """Continue RUN_ID (tree-id/timestamp) from its journal: finished nodes are not called
     again; failed, stopped and unstarted ones run."""
     try:
-        prepared = _engine(project).prepare_resume(run_id, budget_usd=budget)
-    except (TreeError, InputError, RunError) as exc:
+        prepared = _engine(project).prepare_resume(
+            run_id, budget_usd=budget, auto_answer=True if auto_answer else None
+        )
+    except (TreeError, InputError, RunError, ProfilesError) as exc:
         _fail(str(exc))
     _execute(prepared, as_json=as_json, quiet=quiet)
 
@@ -470,6 +497,11 @@ def nodes(as_json: bool) -> None:
 
 cli.add_command(keys)
 cli.add_command(index)
+cli.add_command(answer)
+cli.add_command(requests)
+cli.add_command(hooks)
+cli.add_command(profiles)
+cli.add_command(api)
 
 
 def main() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,7 @@ STATE_STYLE = {
     "failed": "red",
     "skipped": "dim",
     "stopped": "magenta",
+    "waiting": "#c58af9",
 }
 
 
@@ -68,6 +71,10 @@ class Progress:
                 self._set(event.key, lane, "skipped")
             elif isinstance(event, ev.InstanceStopped):
                 self._set(event.key, lane, "stopped")
+            elif isinstance(event, ev.HumanRequested):
+                self._set(event.key, lane, "waiting")
+            elif isinstance(event, ev.HumanAnswered):
+                self._set(event.key, lane, "running")
             elif isinstance(event, ev.InstanceProgress):
                 self.last_log = f"{event.key}: {event.message}"
         elif isinstance(event, ev.LogEvent) and event.level in ("warning", "error"):
@@ -82,7 +89,7 @@ class Progress:
             expand=False,
         )
         table.add_column("lane")
-        states = ["done", "cached", "running", "queued", "failed", "skipped"]
+        states = ["done", "cached", "running", "queued", "waiting", "failed", "skipped"]
         for state in states:
             table.add_column(state, justify="right", style=STATE_STYLE[state])
         for lane in sorted(self.lanes):
@@ -93,6 +100,18 @@ class Progress:
         if self.last_log:
             parts.append(Text(self.last_log[:160], style="dim"))
         return Group(*parts)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No live drawing meanwhile (e.g. while a question is asked on the terminal)."""
+        live = self._live
+        if live is not None:
+            live.stop()
+        try:
+            yield
+        finally:
+            if live is not None:
+                live.start()
 
     def __enter__(self) -> Progress:
         if self.enabled:

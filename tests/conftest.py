@@ -29,3 +29,11 @@ def no_keyring() -> Iterator[None]:
     """A machine with no keychain backend (as on a headless Linux)."""
     with installed(NoKeyring()):
         yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads or writes the machine's user config (model profiles)."""
+    monkeypatch.setenv("GENARUN_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))

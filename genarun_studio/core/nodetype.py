@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 from pydantic import BaseModel
 
 from genarun_studio.core.tree import ModelProfile, RunLimits
+from genarun_studio.human.request import HumanAnswer, HumanQuestion
 from genarun_studio.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -30,6 +31,7 @@ from genarun_studio.providers.base import (
     ImageResponse,
     OutputShape,
 )
+from genarun_studio.providers.http import HttpRequest, HttpResponse
 
 __all__ = ["ConfigT", "NodeContext", "NodeType", "Plan", "endpoint_of", "template_field"]
 
@@ -105,11 +107,21 @@ class NodeContext(Protocol):
         """One image call through the named profile's provider, retried on transient errors."""
         ...
 
+    async def http(self, request: HttpRequest) -> HttpResponse:
+        """One HTTP call (secrets put in at send time), retried on transient errors, timed
+        and logged with secrets masked; mock and dry runs answer ``mock_response`` offline."""
+        ...
+
     def save_asset(self, data: bytes, extension: str) -> str:
         """Store a file in the run's ``assets/``; returns its path relative to the run folder."""
         ...
 
     def log(self, message: str, level: LogLevel = "info") -> None: ...
+
+    async def ask(self, question: HumanQuestion) -> HumanAnswer:
+        """Ask a person and wait for the answer (checked against the question). The
+        request is kept in the run folder: the run may end and resume while it waits."""
+        ...
 
 
 class NodeType(ABC, Generic[ConfigT]):

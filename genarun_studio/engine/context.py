@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from genarun_studio.core import template as tpl
 from genarun_studio.core.nodetype import LogLevel
@@ -13,6 +15,8 @@ from genarun_studio.core.tree import ModelProfile, RunLimits
 from genarun_studio.engine.instance import NodeInstance, asset_stem
 from genarun_studio.engine.retry import call_with_retries
 from genarun_studio.errors import BudgetReached, ProviderError
+from genarun_studio.human.request import HumanAnswer, HumanQuestion
+from genarun_studio.profiles import BUILTIN_PROFILES
 from genarun_studio.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -20,17 +24,15 @@ from genarun_studio.providers.base import (
     ImageResponse,
     Usage,
 )
+from genarun_studio.providers.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from genarun_studio.engine.run import Run
 
 __all__ = ["DEFAULT_PROFILES", "InstanceContext"]
 
-DEFAULT_PROFILES = {
-    "text": ModelProfile(provider="openai", model="gpt-4o-mini"),
-    "image": ModelProfile(provider="openai", model="gpt-image-1"),
-    "embed": ModelProfile(provider="openai", model="text-embedding-3-small"),
-}
+DEFAULT_PROFILES = BUILTIN_PROFILES
+"""The built-in profiles (see :mod:`genarun_studio.profiles`)."""
 
 
 class InstanceContext:
@@ -130,6 +132,11 @@ class InstanceContext:
                 "model": response.model or request.model,
                 "messages": [m.model_dump() for m in request.messages],
                 "answer": response.text,
+                **(
+                    {"tool_calls": [c.model_dump() for c in response.tool_calls]}
+                    if response.tool_calls
+                    else {}
+                ),
                 "usage": usage.model_dump(),
                 "cost_usd": cost,
                 "attempts": attempts,
@@ -178,6 +185,64 @@ class InstanceContext:
         )
         return response
 
+    async def http(self, request: HttpRequest) -> HttpResponse:
+        from genarun_studio.providers.http import send
+
+        started = time.monotonic()
+        attempts = 0
+        offline = self._run.mock or self._run.options.dry_run
+        try:
+            if offline:
+                response = HttpResponse(
+                    status=200,
+                    url=request.url,
+                    content_type="application/json",
+                    value=request.mock_response,
+                    size=len(json.dumps(request.mock_response).encode()),
+                    mock=True,
+                )
+            else:
+                limits = self.limits.model_copy(update={"timeout_s": request.timeout_s + 1.0})
+
+                async def once() -> HttpResponse:
+                    nonlocal attempts
+                    attempts += 1
+                    return await send(request)
+
+                try:
+                    response = await call_with_retries(once, limits, self._on_retry)
+                finally:
+                    self._instance.attempts += attempts
+        except ProviderError as exc:
+            self._record_http(request, None, attempts, started, str(exc))
+            raise
+        self._record_http(request, response, attempts, started, None)
+        return response
+
+    def _record_http(
+        self,
+        request: HttpRequest,
+        response: HttpResponse | None,
+        attempts: int,
+        started: float,
+        error: str | None,
+    ) -> None:
+        self._instance.calls.append(
+            {
+                "kind": "http",
+                "provider": "http",
+                "model": f"{request.method} {urlsplit(request.url).netloc.rpartition('@')[2]}",
+                "prompt": f"{request.method} {request.url}",
+                "usage": Usage().model_dump(),
+                "request": request.shown(),
+                "response": response.shown() if response is not None else None,
+                "error": error,
+                "cost_usd": 0.0,
+                "attempts": attempts,
+                "duration_s": round(time.monotonic() - started, 6),
+            }
+        )
+
     def _price(
         self, model: str, usage: Usage, size: str | None = None, quality: str | None = None
     ) -> float:
@@ -225,3 +290,22 @@ class InstanceContext:
 
     def log(self, message: str, level: LogLevel = "info") -> None:
         self._run.instance_log(self._instance, message, level)
+
+    async def ask(self, question: HumanQuestion) -> HumanAnswer:
+        answer = await self._run.human.ask(self._instance, question)
+        # in the instance's logs (journal, logs.json), not its calls: those are model calls
+        self._instance.logs.append(
+            {
+                "at": answer.at,
+                "level": "info",
+                "message": f"answered by {answer.who} via {answer.channel}",
+                "human": {
+                    "question": question.question,
+                    "answer": answer.value,
+                    "who": answer.who,
+                    "channel": answer.channel,
+                    "at": answer.at,
+                },
+            }
+        )
+        return answer

@@ -8,15 +8,16 @@ from typing import Any
 
 from genarun_studio.core.formats import loads_tree
 from genarun_studio.core.registry import Registry, default_registry
-from genarun_studio.core.tree import Tree
+from genarun_studio.core.tree import ModelProfile, Tree
 from genarun_studio.engine.cache import MemoryCache, ProjectCache, ResultCache
 from genarun_studio.engine.cost import Pricing
 from genarun_studio.engine.inputs import resolve_inputs
 from genarun_studio.engine.run import Run, RunOptions, RunSummary
 from genarun_studio.errors import RunError
+from genarun_studio.profiles import with_profiles
 from genarun_studio.providers.base import Provider, Usage
 from genarun_studio.providers.registry import ProviderFactory, ProviderSet
-from genarun_studio.store.history import effective_status
+from genarun_studio.store.history import effective_status, process_alive
 from genarun_studio.store.project import Project
 from genarun_studio.store.rebuild import latest_records
 from genarun_studio.store.runfolder import RunFolder
@@ -31,6 +32,7 @@ class Engine:
     before every model call; by default it is the project's index (every earlier run of the
     project), or an in-memory cache without a project. ``providers`` maps provider names to
     factories (``mock_provider`` replaces the default mock, e.g. to add latency).
+    ``profiles`` are the user's model profiles (:func:`genarun_studio.profiles.load_profiles`).
     """
 
     def __init__(
@@ -42,8 +44,11 @@ class Engine:
         providers: dict[str, ProviderFactory] | None = None,
         mock_provider: Provider | None = None,
         pricing: Pricing | None = None,
+        profiles: dict[str, ModelProfile] | None = None,
     ) -> None:
         self.project = project
+        self.profiles = dict(profiles or {})
+        """The user's model profiles, used where a tree defines none of that name."""
         self.registry = registry or default_registry()
         if cache is None:
             index = project.index if project is not None else None
@@ -74,6 +79,7 @@ class Engine:
         Nothing executes until :meth:`Run.start` (or :meth:`Run.wait`).
         """
         options = options or RunOptions()
+        tree = with_profiles(tree, self.profiles)  # recorded in the run's tree snapshot
         resolved = resolve_inputs(tree, dict(inputs or {}))
         known = {node.id for node in tree.walk()}
         unknown = [t for t in options.targets if t not in known]
@@ -117,7 +123,9 @@ class Engine:
         """Run a tree to its end."""
         return await self.start(tree, inputs, options, tree_id=tree_id).wait()
 
-    def prepare_resume(self, run_id: str, *, budget_usd: float | None = None) -> Run:
+    def prepare_resume(
+        self, run_id: str, *, budget_usd: float | None = None, auto_answer: bool | None = None
+    ) -> Run:
         """A run that continues ``run_id`` from its journal, in the same folder.
 
         Finished instances are taken from the journal (never called again); failed, stopped
@@ -141,11 +149,19 @@ class Engine:
                 f"run {run_id!r} is still going (process {meta.get('pid')}); stop it "
                 "first, then resume"
             )
+        pid = meta.get("pid")
+        if status == "waiting" and isinstance(pid, int) and process_alive(pid):
+            raise RunError(
+                f"run {run_id!r} is live in process {pid} and waits for answers: answer them "
+                "(genarun answer) and it goes on by itself"
+            )
         if status == "finished":
             raise RunError(f"run {run_id!r} has already finished: there is nothing to resume")
         options = RunOptions.model_validate({**meta.get("options", {}), "seed": meta["seed"]})
         if budget_usd is not None:
             options = options.model_copy(update={"budget_usd": budget_usd})
+        if auto_answer is not None:
+            options = options.model_copy(update={"auto_answer": auto_answer})
         records = latest_records(folder)
         prior = {r["key"]: r for r in records if r["state"] in ("done", "cached")}
         spent_usage, spent_cost = Usage(), 0.0

@@ -16,6 +16,8 @@ from genarun_studio.providers.base import Usage
 __all__ = [
     "CostUpdate",
     "Event",
+    "HumanAnswered",
+    "HumanRequested",
     "InstanceCached",
     "InstanceEvent",
     "InstanceFailed",
@@ -31,6 +33,7 @@ __all__ = [
     "RunResumed",
     "RunStarted",
     "RunStopped",
+    "RunWaiting",
 ]
 
 
@@ -133,3 +136,27 @@ class LogEvent(Event):
 class CostUpdate(Event):
     total_usd: float
     usage: Usage
+
+
+@dataclass(frozen=True, kw_only=True)
+class HumanRequested(InstanceEvent):
+    """A human node instance asks a person and waits (other branches go on)."""
+
+    request: dict[str, Any]
+    """The HumanRequest as stored in the run folder (``HumanRequest.model_dump()``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HumanAnswered(InstanceEvent):
+    value: Any
+    who: str
+    channel: str
+    """``editor``, ``cli``, ``webhook``, ``api``, ``auto`` or ``timeout``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunWaiting(Event):
+    """Nothing can proceed until a person answers (the run's status is ``waiting``)."""
+
+    keys: list[str]
+    """The instance keys waiting for an answer."""

@@ -47,7 +47,8 @@ class NodeInstance:
     context: dict[str, Any]
     lane: str = "local"
     state: str = "pending"
-    """pending → queued → running → done | cached | failed | skipped | stopped"""
+    """pending → queued → running (⇄ waiting, for a person) → done | cached | failed | skipped
+    | stopped; a session that ends while a person is asked leaves it ``waiting``."""
     output: Any = None
     plan: dict[str, Any] | None = None
     signature: str | None = None

@@ -39,6 +39,7 @@ from genarun_studio.engine import events as ev
 from genarun_studio.engine.cache import CachedResult, MemoryCache, ResultCache, signature
 from genarun_studio.engine.context import InstanceContext
 from genarun_studio.engine.cost import Pricing
+from genarun_studio.engine.human import HumanDesk
 from genarun_studio.engine.instance import NodeInstance, child_key
 from genarun_studio.errors import BudgetReached, GenarunError, RunError
 from genarun_studio.providers.base import Usage
@@ -72,6 +73,9 @@ class RunOptions(BaseModel):
     """Stop before a call would pass this cost (over the tree's ``limits.budget_usd``)."""
     dry_run: bool = False
     """Plan every call on the mock provider and price it at the real models' prices."""
+    auto_answer: bool = False
+    """Answer every human request at once (its default, else a fixed choice): for tests,
+    demos and unattended mock runs."""
 
 
 @dataclass
@@ -153,6 +157,8 @@ class Run:
         self._wake = asyncio.Condition()
         """Notified whenever pause, resume, step or stop may let a waiting instance go."""
         self._step_node: str | None = None
+        self._step_armed = False
+        """A step asked for before the run queued anything: the first node queued is it."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -187,6 +193,8 @@ class Run:
             raise RunError("; ".join(f"node {nid!r}: {msg}" for nid, msg in waits))
         self._watched = watched_nodes(tree)
         """Node id → ids whose unfinished instances it waits for (``after:``)."""
+        self.human = HumanDesk(self)
+        """Requests to people: ``run.human.answer(key, value, who=..., channel=...)``."""
 
     # -- public API -------------------------------------------------------------------
 
@@ -208,7 +216,9 @@ class Run:
         queue: asyncio.Queue[ev.Event] = asyncio.Queue()
         unsubscribe = self.subscribe(queue.put_nowait)
         try:
-            if self.status in ("finished", "failed", "stopped"):
+            if self.status in ("finished", "failed", "stopped") or (
+                self._main is not None and self._main.done()  # also a run ended waiting
+            ):
                 return
             while True:
                 event = await queue.get()
@@ -244,6 +254,7 @@ class Run:
         if self.status == "paused":
             self.status = "running"
             self._step_node = None
+            self._step_armed = False
             self._resume.set()
             self._notify()
             self._emit(ev.RunResumed(run_id=self.id))
@@ -260,6 +271,8 @@ class Run:
             return None
         waiting = [i for i in self.instances.values() if i.state == "queued"]
         if not waiting:
+            if not self.instances:  # started paused, nothing queued yet: step the first one
+                self._step_armed = True
             return None
         first = min(waiting, key=lambda i: (i.queued_at or 0.0, i.key))
         self._step_node = first.node_id
@@ -277,7 +290,14 @@ class Run:
             self._loop.call_soon_threadsafe(lambda: self._loop.create_task(wake()))  # type: ignore[union-attr]
 
     def _may_start(self, node_id: str) -> bool:
-        return self._resume.is_set() or self._step_node == node_id
+        if self._resume.is_set() or self._step_node == node_id:
+            return True
+        if self._step_armed and self._step_node is None:  # the first node to ask is the step
+            self._step_armed = False
+            self._step_node = node_id
+            self.instance_log(None, f"stepping through {node_id}", "info")
+            return True
+        return False
 
     async def _allowed(self, node_id: str) -> None:
         """Wait until the run is running, or stepping through ``node_id``."""
@@ -448,6 +468,7 @@ class Run:
             self._step_done(self._step_node)
         if not task.cancelled() and task.exception() is not None:  # pragma: no cover - bug
             log.error("instance task %s crashed", task.get_name(), exc_info=task.exception())
+        self.human.check()
         if not self._tasks:
             self._idle.set()
 
@@ -748,6 +769,7 @@ class Run:
     # -- the end -----------------------------------------------------------------------
 
     async def _finish(self) -> RunSummary:
+        self.human.settle()
         for inst in self.instances.values():
             if inst.state in ("pending", "queued", "running"):
                 inst.state = "stopped"  # cancelled before it could finish
@@ -756,7 +778,9 @@ class Run:
                 self._emit(ev.InstanceStopped(run_id=self.id, key=inst.key, node_id=inst.node_id))
         wall = time.monotonic() - self._started
         counts = self.counts()
-        if self._stop_reason and not self._halted:
+        if self._stop_reason and not self._halted and self.human.suspended:
+            self.status = "waiting"  # ended to wait for answers: `genarun resume` goes on
+        elif self._stop_reason and not self._halted:
             self.status = "stopped"
             self._emit(ev.RunStopped(run_id=self.id, reason=self._stop_reason))
         elif counts.get("failed"):

@@ -22,6 +22,7 @@ __all__ = [
     "Message",
     "OutputShape",
     "Provider",
+    "ToolCall",
     "Usage",
 ]
 
@@ -75,12 +76,25 @@ class ChatRequest(BaseModel):
     seed_key: str = ""
     """Stable per-call key (run seed + instance + turn); the mock provider derives its answer
     from it so runs are deterministic by seed."""
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+    """Function tools the model may call, in the OpenAI format
+    (``{"type": "function", "function": {"name", "description", "parameters"}}``). With
+    tools, the first one is required (``tool_choice``); an endpoint that refuses tools is
+    asked again in JSON mode with ``shape.json_schema``, and the answer comes back as text."""
+
+
+class ToolCall(BaseModel):
+    """A function call the model answered with; ``arguments`` is its JSON text, unparsed."""
+
+    name: str
+    arguments: str
 
 
 class ChatResponse(BaseModel):
     text: str
     usage: Usage = Field(default_factory=Usage)
     model: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
 
 
 class ImageRequest(BaseModel):

@@ -28,6 +28,7 @@ from genarun_studio.providers.base import (
     ImageResponse,
     OutputShape,
     Provider,
+    ToolCall,
     Usage,
 )
 
@@ -169,7 +170,8 @@ class MockProvider(Provider):
         ``object`` / ``object-array``: from ``json_schema`` when given, else string values for
         the ``required`` keys (``title`` and ``description`` by default). ``json``: from
         ``json_schema``, else ``{"value": <text>}``. Arrays hold ``min_items`` items, else
-        ``max_items``, else 3. Usage is estimated as ceil(words * 1.3).
+        ``max_items``, else 3. Usage is estimated as ceil(words * 1.3). With ``tools``, the
+        answer is a call of the first tool, its arguments made from its ``parameters`` schema.
         """
         await self._simulate(f"chat\x00{request.seed_key}")
         shape = request.shape
@@ -178,12 +180,13 @@ class MockProvider(Provider):
             request = request.model_copy(
                 update={"shape": shape.model_copy(update={"min_items": n, "max_items": n})}
             )
-        text = _chat_answer(request)
+        calls = _tool_calls(request)
+        text = "" if calls else _chat_answer(request)
         usage = Usage(
             input_tokens=_estimate_tokens(" ".join(m.content for m in request.messages)),
-            output_tokens=_estimate_tokens(text),
+            output_tokens=_estimate_tokens(text or " ".join(c.arguments for c in calls)),
         )
-        return ChatResponse(text=text, usage=usage, model=request.model)
+        return ChatResponse(text=text, usage=usage, model=request.model, tool_calls=calls)
 
     async def image(self, request: ImageRequest) -> ImageResponse:
         """Draw a placeholder PNG showing the prompt; the long side is at most 512 px."""
@@ -392,6 +395,19 @@ def _chat_answer(request: ChatRequest) -> str:
     else:
         value = {"value": writer.paragraph()}
     return json.dumps(value, ensure_ascii=False)
+
+
+def _tool_calls(request: ChatRequest) -> list[ToolCall]:
+    if not request.tools:
+        return []
+    function = request.tools[0].get("function") or {}
+    schema = function.get("parameters")
+    if not isinstance(schema, dict):
+        schema = {"type": "object"}
+    writer = _Writer(_rng_for(request), _content_words(request))
+    value = _SchemaGen(schema, writer).value(schema)
+    name = str(function.get("name") or "call")
+    return [ToolCall(name=name, arguments=json.dumps(value, ensure_ascii=False))]
 
 
 def _object_value(shape: OutputShape, schema: dict[str, Any] | None, writer: _Writer) -> Any:

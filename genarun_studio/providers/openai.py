@@ -38,6 +38,7 @@ from genarun_studio.providers.base import (
     ImageResponse,
     Message,
     Provider,
+    ToolCall,
     Usage,
 )
 
@@ -125,6 +126,11 @@ class OpenAIProvider(Provider):
         with a 400, the call is made once more without it and, when that succeeds, the type
         is not sent to this model again; the engine validates the answer either way.
 
+        With ``tools``, the first tool is required; the call comes back in
+        ``ChatResponse.tool_calls``. An endpoint that refuses tools (400 or 422) is asked
+        again without them (JSON mode, ``shape.json_schema``), and tools are not sent to this
+        model again.
+
         Raises ProviderError: transient for 429 (with ``retry_after``), 408, 409, 5xx,
         timeouts, refused connections and malformed JSON; non-transient for a refused key,
         other 4xx, an empty answer or one cut off at ``max_tokens``.
@@ -135,9 +141,13 @@ class OpenAIProvider(Provider):
         messages = [_message_param(m) for m in request.messages]
         response_format = None if "response_format" in known else self._response_format(request)
 
-        async def send(fmt: dict[str, Any] | None) -> ChatCompletion:
+        async def send(fmt: dict[str, Any] | None, tools: bool = False) -> ChatCompletion:
             kwargs = dict(known)
-            if fmt is not None:
+            if tools:
+                kwargs["tools"] = request.tools
+                name = request.tools[0].get("function", {}).get("name")
+                kwargs["tool_choice"] = {"type": "function", "function": {"name": name}}
+            elif fmt is not None:
                 kwargs["response_format"] = fmt
             completion: ChatCompletion = await create(
                 model=request.model,
@@ -147,6 +157,14 @@ class OpenAIProvider(Provider):
             )
             return completion
 
+        if request.tools and (request.model, "tools") not in self._rejected_formats:
+            try:
+                return self._chat_response(await self._call(lambda: send(None, True)), request)
+            except ProviderError as exc:
+                if exc.status not in (400, 422):
+                    raise
+                # the endpoint has no function calling: JSON mode from here on
+                self._rejected_formats.add((request.model, "tools"))
         try:
             completion = await self._call(lambda: send(response_format))
         except ProviderError as exc:
@@ -184,7 +202,12 @@ class OpenAIProvider(Provider):
         choice = choices[0]
         message = choice.message
         content = message.content if message is not None else None
-        if not content:
+        calls = [
+            ToolCall(name=call.function.name, arguments=call.function.arguments or "{}")
+            for call in (getattr(message, "tool_calls", None) or [])
+            if getattr(call, "function", None) is not None
+        ]
+        if not content and not calls:
             refusal = getattr(message, "refusal", None)
             if choice.finish_reason == "length":
                 raise ProviderError(
@@ -210,6 +233,7 @@ class OpenAIProvider(Provider):
                 output_tokens=(usage.completion_tokens or 0) if usage is not None else 0,
             ),
             model=answer.model or request.model,
+            tool_calls=calls,
         )
 
     # -- images ----------------------------------------------------------------------------

@@ -45,8 +45,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--view",
         default="tree",
-        metavar="tree|history|run:RUN_ID",
-        help="with --screenshot: the view to show (the run table, or one run's timeline)",
+        metavar="tree|history|costs|run:RUN_ID|logs:RUN_ID[,NODE]|assets:RUN_ID|"
+        "compare:RUN_A,RUN_B,NODE",
+        help="with --screenshot: the view to show (the run table, the costs, one run's "
+        "timeline, logs or images, or one node of two runs side by side)",
     )
     return parser.parse_args(argv)
 
@@ -109,16 +111,57 @@ def main(argv: list[str] | None = None) -> int:
         if args.select and window.canvas is not None:
             window.canvas.select([args.select])
             (window.inspector_dock if args.run else window.properties_dock).raise_()
+        shown: QtWidgets.QWidget = window
         if args.view == "history":
             window.history.refresh()
             window.history_dock.raise_()
+            window.resizeDocks([window.history_dock], [420], QtCore.Qt.Orientation.Vertical)
         elif args.view.startswith("run:"):
             if not window.run_detail.show_run(args.view[4:]):
                 sys.stderr.write(f"genarun-studio: no run {args.view[4:]!r} in the project\n")
                 return 2
             window.run_detail_dock.raise_()
             window.resizeDocks([window.run_detail_dock], [420], QtCore.Qt.Orientation.Vertical)
-        ok = screenshot(window, Path(args.screenshot))
+        elif args.view.startswith("logs:"):
+            run_id, _, node = args.view[5:].partition(",")
+            if not window.run_detail.show_run(run_id):
+                sys.stderr.write(f"genarun-studio: no run {run_id!r} in the project\n")
+                return 2
+            window.run_detail_dock.raise_()
+            window.resizeDocks([window.run_detail_dock], [560], QtCore.Qt.Orientation.Vertical)
+            window.run_detail.show_logs()
+            if node:
+                window.run_detail.logs.set_filter(node=node)
+                keys = window.run_detail.logs.visible_keys()
+                if keys:
+                    window.run_detail.logs.select_key(keys[0])
+        elif args.view == "costs":
+            window.costs_dock.raise_()
+            window.resizeDocks([window.costs_dock], [420], QtCore.Qt.Orientation.Vertical)
+            window.costs.refresh()
+            if window.costs.runs.rows:
+                window.costs.select_run(str(window.costs.runs.rows[0]["run_id"]))
+        elif args.view.startswith("compare:"):
+            run_a, _, rest = args.view[8:].partition(",")
+            run_b, _, node = rest.partition(",")
+            dialog = window.compare_runs(run_a, run_b)
+            if dialog is None or dialog.run_a.currentData() != run_a or not node:
+                sys.stderr.write("genarun-studio: --view compare:RUN_A,RUN_B,NODE\n")
+                return 2
+            dialog.set_node(node)
+            shown = dialog
+        elif args.view.startswith("assets:"):
+            from genarun_studio.qt.assets import wait_for_thumbnails
+
+            window.assets_dock.raise_()
+            window.resizeDocks([window.assets_dock], [480], QtCore.Qt.Orientation.Vertical)
+            if not window.assets.show_run(args.view[7:]):
+                sys.stderr.write(f"genarun-studio: no run {args.view[7:]!r} in the project\n")
+                return 2
+            wait_for_thumbnails(window.assets)
+        ok = screenshot(shown, Path(args.screenshot))
+        if shown is not window:
+            shown.close()
         window.document._history.clean_index = len(window.document._history.done)
         window.document._ui_dirty = False
         window.close()

@@ -13,7 +13,6 @@ undo entries.
 from __future__ import annotations
 
 import contextlib
-import html
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,8 +21,9 @@ from typing import Any
 os.environ.setdefault("QT_API", "pyside6")
 
 from NodeGraphQt import BaseNode, NodeGraph
+from NodeGraphQt.base.commands import PortConnectedCmd
+from NodeGraphQt.constants import PortTypeEnum
 from NodeGraphQt.qgraphics.node_base import NodeItem
-from NodeGraphQt.widgets.node_widgets import NodeBaseWidget, _NodeGroupBox
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from genarun_studio.core.document import Change, EditError, TreeDocument
@@ -55,32 +55,12 @@ STATE_COLORS = {
 }
 
 
-def _restyle_once() -> None:
-    """NodeGraphQt restyles each node widget's frame (a costly ``setStyleSheet``) on every
-    redraw, with the same style for the same alignment: do it once per widget and align."""
-    original = _NodeGroupBox.setTitleAlign
-    if getattr(original, "_once", False):
-        return
-
-    def set_title_align(self: Any, align: str = "center") -> None:
-        if getattr(self, "_genarun_align", None) != align:
-            original(self, align)
-            self._genarun_align = align
-
-    set_title_align._once = True  # type: ignore[attr-defined]
-    _NodeGroupBox.setTitleAlign = set_title_align
-
-
-_restyle_once()
-
-
 @contextlib.contextmanager
 def _deferred_drawing() -> Iterator[None]:
-    """Build many nodes without redrawing each after every port and widget it gets.
+    """Build many nodes without laying each out again after every port and property.
 
-    NodeGraphQt redraws a node (restyling its widgets) on every ``add_input``,
-    ``add_checkbox``, ``set_color``...: six times per node. Inside this block those redraws
-    are collected, and each node is drawn once at the end.
+    NodeGraphQt redraws a node on every ``add_input``, ``set_color``, property change...
+    Inside this block those redraws are collected, and each node is drawn once at the end.
     """
     real = NodeItem.draw_node
     if getattr(real, "_deferred", False):  # nested: the outer block draws
@@ -101,78 +81,226 @@ def _deferred_drawing() -> Iterator[None]:
             view.draw_node()
 
 
-class StatusWidget(NodeBaseWidget):  # type: ignore[misc]
-    """A line under the node's title: state, instance counts, and the latest image."""
+STATUS_H = 18.0
+"""Height of the status line painted under the ports."""
+THUMB_W, THUMB_H = 160, 110
+NODE_MIN_W = 190.0
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent, name="status", label="")
-        box = QtWidgets.QWidget()
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_TranslucentBackground)
-        layout = QtWidgets.QVBoxLayout(box)
-        layout.setContentsMargins(2, 0, 2, 2)
-        layout.setSpacing(2)
-        self.label = QtWidgets.QLabel("")
-        self.label.setStyleSheet("color: #c9d1d9; font-size: 10px;")
-        self.thumb = QtWidgets.QLabel()
-        self.thumb.hide()
-        layout.addWidget(self.label)
-        layout.addWidget(self.thumb)
-        self.set_custom_widget(box)
-        self._text = ""
 
-    def get_value(self) -> str:
-        return self._text
+class _PortLabel(QtWidgets.QGraphicsSimpleTextItem):
+    """A port's name: plain text, with the one method NodeGraphQt calls on its labels that a
+    simple text item lacks."""
 
-    def set_value(self, text: str = "") -> None:
-        self._text = text
-        self.label.setText(text)
+    def __init__(self, text: str, parent: QtWidgets.QGraphicsItem) -> None:
+        super().__init__(text, parent)
+        font = self.font()
+        font.setPointSize(8)
+        self.setFont(font)
 
-    def show_state(self, state: str | None, text: str, image: Path | None) -> None:
-        color = STATE_COLORS.get(state or "", "#8b949e")
-        self._text = text
-        shown = html.escape(text)
-        self.label.setText(f'<span style="color:{color}">●</span> {shown}' if text else "")
+    def setDefaultTextColor(self, color: QtGui.QColor) -> None:
+        self.setBrush(color)
+
+
+class GenarunNodeItem(NodeItem):  # type: ignore[misc]
+    """A node drawn by painting, not by embedded widgets.
+
+    NodeGraphQt's node widgets are ``QGraphicsProxyWidget``s around real QWidgets with style
+    sheets: ~2 ms per node to build and lay out, most of the time of opening a big tree. This
+    item paints the enable box, the status line (state dot, text such as ``done 7/10``) and
+    the latest image thumbnail itself, and takes the enable box's clicks.
+    """
+
+    def __init__(self, name: str = "node", parent: Any = None) -> None:
+        super().__init__(name, parent)
+        self.checked = True
+        self.status_state: str | None = None
+        self.status_text = ""
+        self.thumbnail: QtGui.QPixmap | None = None
+        self.on_toggle: Callable[[], None] | None = None
+        self._shown: tuple[str | None, str, Path | None] | None = None
+
+    def _add_port(self, port: Any) -> Any:
+        """A port with a plain label: NodeGraphQt gives each port's name a rich-text item with
+        its own text document, the costliest part of a node after its widgets."""
+        text = _PortLabel(port.name, self)
+        text.setVisible(port.display_name)
+        if port.port_type == PortTypeEnum.IN.value:
+            self._input_items[port] = text
+        else:
+            self._output_items[port] = text
+        if self.scene():
+            self.post_init()
+        return port
+
+    # -- geometry ---------------------------------------------------------------------------
+
+    def calc_size(self, add_w: float = 0.0, add_h: float = 0.0) -> tuple[float, float]:
+        width, height = super().calc_size(add_w, add_h)
+        extra = STATUS_H + (THUMB_H + 4 if self.thumbnail is not None else 0)
+        return max(width + 70.0, NODE_MIN_W), height + extra
+
+    def _ports_bottom(self) -> float:
+        bottom = self._text_item.boundingRect().height() + 4.0
+        for port in list(self._input_items) + list(self._output_items):
+            if port.isVisible():
+                bottom = max(bottom, port.pos().y() + port.boundingRect().height())
+        return float(bottom)
+
+    def check_rect(self) -> QtCore.QRectF:
+        """The enable box, in item coordinates: between the two ports, under the title."""
+        top = self._text_item.boundingRect().height() + 6.0
+        return QtCore.QRectF(self._width / 2 - 34.0, top, 12.0, 12.0)
+
+    def status_rect(self) -> QtCore.QRectF:
+        return QtCore.QRectF(8.0, self._ports_bottom() + 1.0, self._width - 16.0, STATUS_H - 2)
+
+    # -- painting ---------------------------------------------------------------------------
+
+    def paint(self, painter: QtGui.QPainter, option: Any, widget: Any) -> None:
+        super().paint(painter, option, widget)
+        if self._proxy_mode:  # zoomed far out: the plain box is enough
+            return
+        painter.save()
+        box = self.check_rect()
+        painter.setPen(QtGui.QPen(QtGui.QColor(201, 209, 217), 1.0))
+        painter.setBrush(QtGui.QColor(13, 17, 23, 160))
+        painter.drawRoundedRect(box, 2.0, 2.0)
+        if self.checked:
+            tick = QtGui.QPainterPath()
+            tick.moveTo(box.left() + 2.5, box.center().y())
+            tick.lineTo(box.left() + 5.0, box.bottom() - 2.5)
+            tick.lineTo(box.right() - 2.0, box.top() + 2.5)
+            painter.setPen(QtGui.QPen(QtGui.QColor(92, 184, 92), 2.0))
+            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            painter.drawPath(tick)
+        font = painter.font()
+        font.setPointSizeF(7.5)
+        painter.setFont(font)
+        painter.setPen(QtGui.QColor(201, 209, 217))
+        painter.drawText(
+            QtCore.QRectF(box.right() + 4, box.top() - 2, 60, box.height() + 4),
+            int(QtCore.Qt.AlignmentFlag.AlignVCenter | QtCore.Qt.AlignmentFlag.AlignLeft),
+            "enabled",
+        )
+        line = self.status_rect()
+        if self.status_text:
+            color = QtGui.QColor(STATE_COLORS.get(self.status_state or "", "#8b949e"))
+            painter.setPen(QtCore.Qt.PenStyle.NoPen)
+            painter.setBrush(color)
+            painter.drawEllipse(QtCore.QPointF(line.left() + 4, line.center().y()), 3.5, 3.5)
+            painter.setPen(QtGui.QColor(201, 209, 217))
+            text_rect = line.adjusted(12, 0, 0, 0)
+            text = painter.fontMetrics().elidedText(
+                self.status_text, QtCore.Qt.TextElideMode.ElideRight, int(text_rect.width())
+            )
+            painter.drawText(
+                text_rect,
+                int(QtCore.Qt.AlignmentFlag.AlignVCenter | QtCore.Qt.AlignmentFlag.AlignLeft),
+                text,
+            )
+        if self.thumbnail is not None:
+            x = (self._width - self.thumbnail.width()) / 2
+            painter.drawPixmap(QtCore.QPointF(x, line.bottom() + 2), self.thumbnail)
+        painter.restore()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def set_checked(self, checked: bool) -> None:
+        if self.checked != checked:
+            self.checked = checked
+            self.update()
+
+    def set_status(self, state: str | None, text: str, image: Path | None) -> None:
+        """Show a state, a line of text and (when given) an image file's thumbnail."""
+        if (state, text, image) == self._shown:
+            return  # unchanged: no repaint (a big tree reconciles every node on each edit)
+        self._shown = (state, text, image)
+        had_thumb = self.thumbnail is not None
         if image is not None and image.is_file():
             pixmap = QtGui.QPixmap(str(image))
             if not pixmap.isNull():
-                self.thumb.setPixmap(
-                    pixmap.scaled(
-                        160,
-                        110,
-                        QtCore.Qt.AspectRatioMode.KeepAspectRatio,
-                        QtCore.Qt.TransformationMode.SmoothTransformation,
-                    )
+                self.thumbnail = pixmap.scaled(
+                    THUMB_W,
+                    THUMB_H,
+                    QtCore.Qt.AspectRatioMode.KeepAspectRatio,
+                    QtCore.Qt.TransformationMode.SmoothTransformation,
                 )
-                self.thumb.show()
         elif image is None:
-            self.thumb.hide()
-        self.widget().adjustSize()
-        if self.node is not None:
-            self.node.view.draw_node()
+            self.thumbnail = None
+        self.status_state, self.status_text = state, text
+        if had_thumb != (self.thumbnail is not None):
+            self.draw_node()  # the node grows or shrinks
+        else:
+            self.update()
+
+    def mousePressEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        if (
+            event.button() == QtCore.Qt.MouseButton.LeftButton
+            and self.on_toggle is not None
+            and self.check_rect().adjusted(-3, -3, 60, 3).contains(event.pos())
+        ):
+            self.on_toggle()
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+
+class _Graph(NodeGraph):  # type: ignore[misc]
+    """NodeGraph without its quadratic unique-name search.
+
+    NodeGraphQt lists every node's name for each node it creates or renames, to make names
+    unique; our nodes are identified by id, and their shown names need not differ.
+    """
+
+    def get_unique_name(self, name: str) -> str:
+        return " ".join(name.split())
+
+
+class _GenarunNode(BaseNode):  # type: ignore[misc]
+    """The base of every generated node class: two ports, an enable box, a status line."""
+
+    def __init__(self) -> None:
+        super().__init__(qgraphics_item=GenarunNodeItem)
+        self.add_input("parent", multi_input=False)
+        self.add_output("children", multi_output=True)
+        self.create_property("enabled", True)
+        self.view.on_toggle = self._toggle
+
+    def _toggle(self) -> None:
+        self.set_property("enabled", not self.get_property("enabled"), push_undo=False)
+
+    def set_property(self, name: str, value: Any, push_undo: bool = True) -> None:
+        super().set_property(name, value, push_undo=push_undo)
+        if name == "enabled":
+            self.view.set_checked(bool(value))
 
 
 def _node_class(node_type: NodeType) -> type[BaseNode]:  # type: ignore[type-arg]
     """The NodeGraphQt class of a node type: generated, never written per type."""
+    color = LANE_COLORS.get(node_type.lane, (70, 74, 80))
 
-    def __init__(self: BaseNode) -> None:
-        BaseNode.__init__(self)
-        self.add_input("parent", multi_input=False)
-        self.add_output("children", multi_output=True)
-        self.add_checkbox(
-            "enabled",
-            text="enabled",
-            state=True,
-            tooltip="Unticked: this node and its subtree are skipped",
-        )
-        self.add_custom_widget(StatusWidget(self.view))
-        self.set_color(*LANE_COLORS.get(node_type.lane, (70, 74, 80)))
+    def __init__(self: _GenarunNode) -> None:
+        _GenarunNode.__init__(self)
+        self.set_color(*color)
 
     name = "N_" + "".join(c if c.isalnum() else "_" for c in node_type.type_id)
     return type(
         name,
-        (BaseNode,),
+        (_GenarunNode,),
         {"__identifier__": IDENTIFIER, "NODE_NAME": node_type.title, "__init__": __init__},
     )
+
+
+def _combined_rect(items: list[QtWidgets.QGraphicsItem]) -> QtCore.QRectF:
+    """The scene rectangle around the given node items (ports included), in linear time.
+
+    NodeGraphQt builds and destroys a ``QGraphicsItemGroup`` for this, which takes seconds
+    for a thousand nodes (fit to view, centre on selection).
+    """
+    rect = QtCore.QRectF()
+    for item in items:
+        rect = rect.united(item.mapRectToScene(item.boundingRect() | item.childrenBoundingRect()))
+    return rect
 
 
 def tree_layout(document: TreeDocument) -> dict[str, tuple[float, float]]:
@@ -217,7 +345,7 @@ class TreeCanvas(QtCore.QObject):
         super().__init__(parent)
         self.document = document
         self.registry = registry
-        self.graph = NodeGraph()
+        self.graph = _Graph()
         self.graph.set_acyclic(True)
         self.graph.set_background_color(22, 27, 34)
         self.graph.set_grid_mode(1)
@@ -232,6 +360,7 @@ class TreeCanvas(QtCore.QObject):
         self._status: dict[str, tuple[str | None, str, Path | None]] = {}
         self._problems: dict[str, tuple[str, str]] = {}
         viewer = self.graph.viewer()
+        viewer._combined_rect = _combined_rect  # its own is quadratic (an item group)
         # our document is the only source of wiring, undo and deletion
         viewer.connection_changed.disconnect()
         viewer.connection_changed.connect(self._on_wires_changed)
@@ -275,13 +404,19 @@ class TreeCanvas(QtCore.QObject):
             self._syncing = False
 
     def _reconcile(self) -> None:
-        """Make the canvas match the document: nodes, names, wires, enabled state."""
-        with _deferred_drawing():
-            self._reconcile_now()
+        """Make the canvas match the document: nodes, names, wires, enabled state.
 
-    def _reconcile_now(self) -> None:
+        Nodes are laid out once (drawing deferred) before any wire is drawn, so each wire is
+        drawn once rather than again for every port that moves under it.
+        """
         doc_nodes = {n.id: n for n in self.document.tree.walk()}
+        with _deferred_drawing():
+            self._reconcile_nodes(doc_nodes)
         parents = self.document.tree.parents()
+        for node_id in doc_nodes:
+            self._wire(node_id, parents.get(node_id))
+
+    def _reconcile_nodes(self, doc_nodes: dict[str, Any]) -> None:
         for gone in [i for i in self._items if i not in doc_nodes]:
             self.graph.delete_node(self._items.pop(gone), push_undo=False)
         self._ids = {item.id: nid for nid, item in self._items.items()}
@@ -308,7 +443,6 @@ class TreeCanvas(QtCore.QObject):
         disabled = self._disabled_ids()
         for node_id, node in doc_nodes.items():
             item = self._items[node_id]
-            self._wire(node_id, parents.get(node_id))
             label = node.title or node.id
             if item.name() != label:
                 item.set_name(label)
@@ -338,7 +472,11 @@ class TreeCanvas(QtCore.QObject):
         for other in connected:
             port.disconnect_from(other, push_undo=False)
         if parent_id is not None and parent_id in self._items:
-            self._items[parent_id].output(0).connect_to(port, push_undo=False)
+            # Port.connect_to lists all of the parent's wires to check for this one, for a
+            # second input and for cycles: quadratic on a wide fan-out. The document has
+            # already refused cycles and second parents, so connect directly (no undo entry,
+            # no signal: our document is the one source of edits).
+            PortConnectedCmd(self._items[parent_id].output(0), port, False).redo()
 
     def _on_change(self, change: Change) -> None:
         if change.kind in ("saved",):
@@ -406,11 +544,16 @@ class TreeCanvas(QtCore.QObject):
         self._on_wires_changed(pairs, [])
 
     def _on_property(self, item: BaseNode, name: str, value: Any) -> None:
-        if self._syncing or name != "enabled":
-            return
         node_id = self._ids.get(item.id)
-        if node_id is not None and self.document.node(node_id).enabled != bool(value):
+        if self._syncing or node_id is None:
+            return
+        node = self.document.node(node_id)
+        if name == "enabled" and node.enabled != bool(value):
             self._edit(lambda: self.document.set_fields(node_id, enabled=bool(value)))
+        elif name == "name" and (node.title or node.id) != value:
+            # the title edited in place (double-click on it): the document's title
+            title = str(value).strip() or None
+            self._edit(lambda: self.document.set_fields(node_id, title=title))
 
     def _on_moved(self, moved: dict[Any, Any]) -> None:
         self._syncing = True
@@ -529,12 +672,10 @@ class TreeCanvas(QtCore.QObject):
 
     def _paint_status(self, node_id: str) -> None:
         state, text, image = self._status.get(node_id, (None, "", None))
-        widget = self._items[node_id].get_widget("status")
+        view = self._items[node_id].view
         if state is None and node_id in self._problems:
             severity, message = self._problems[node_id]
-            widget.show_state(
-                "failed" if severity == "error" else "waiting", f"⚠ {message[:60]}", None
-            )
-            widget.setToolTip(message)
+            view.set_status("failed" if severity == "error" else "waiting", f"⚠ {message}", None)
+            view.setToolTip(message)
             return
-        widget.show_state(state, text or node_id, image)
+        view.set_status(state, text or node_id, image)

@@ -115,7 +115,7 @@ DEBOUNCE_MS: Final = 300
 
 _INT_MIN = -(2**31) + 1
 _INT_MAX = 2**31 - 1
-_LONG_TEXT = {"template": 4, "prompt": 4, "system": 2, "description": 2}
+_LONG_TEXT = {"template": 4, "prompt": 4, "system": 2, "description": 2, "operation": 8}
 """String fields edited as multi-line text even when not templates: name → minimum lines."""
 _WORDS = {
     "json": "JSON",

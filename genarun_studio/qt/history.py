@@ -8,16 +8,27 @@ for numbers and times), so "Started" sorts by time and "Cost" by amount, not by 
 
 Statuses are the ones a user should see (:func:`effective_status`): a run recorded as running
 whose process is gone shows as ``interrupted``. Colours: finished green, failed red, stopped,
-paused and interrupted amber, running blue.
+paused and interrupted amber, running blue, waiting (for answers) purple.
 
 Filters (all combined): the tree, the status, a date range (local days, both ends included;
 it covers every run until the user narrows it) and a text searched, case-insensitively, in
 the run id and the run's inputs JSON. Double-click or Enter on a row emits
 :attr:`RunHistoryPanel.runActivated` with its run id.
+
+**Live runs.** :meth:`RunHistoryPanel.follow_run` subscribes to a running :class:`Run`'s
+events and keeps its row current from the run's own in-memory instances (counts, tokens,
+cost, elapsed time) — never from the folders and not from the index either. Events only mark
+the row stale; it is redrawn at most every :data:`LIVE_INTERVAL_MS`, so a run that finishes
+thousands of instances a second costs a few row updates a second. When the run ends, the
+panel re-reads the index (the finished row is the index's).
 """
 
 from __future__ import annotations
 
+import json
+import time as clock
+from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -30,6 +41,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QColor, QKeyEvent
@@ -47,11 +59,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from genarun_studio.engine import Run
+from genarun_studio.engine import events as ev
 from genarun_studio.store.history import effective_status
 from genarun_studio.store.index import RunIndex
 
 __all__ = [
     "COLUMNS",
+    "LIVE_INTERVAL_MS",
     "SORT_ROLE",
     "RunFilter",
     "RunHistoryModel",
@@ -66,6 +81,8 @@ SORT_ROLE = int(Qt.ItemDataRole.UserRole)
 """The role whose values the proxy sorts by: numbers for numeric columns, lowercase text else."""
 RUN_ID_ROLE = SORT_ROLE + 1
 """The role that gives a row's run id, in every column."""
+LIVE_INTERVAL_MS = 250
+"""A live run's row is redrawn at most this often."""
 
 _STATUS_COLOURS = {
     "finished": QColor("#2e7d32"),
@@ -74,6 +91,7 @@ _STATUS_COLOURS = {
     "paused": QColor("#c77700"),
     "interrupted": QColor("#c77700"),
     "running": QColor("#1565c0"),
+    "waiting": QColor("#8e44ad"),
 }
 _NUMERIC = (DURATION, INSTANCES, TOKENS, COST)
 """Right-aligned columns (Started is a date: left-aligned, but sorted by time)."""
@@ -128,16 +146,56 @@ class RunHistoryModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._runs: list[dict[str, Any]] = []
+        self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
 
     def set_runs(self, runs: list[dict[str, Any]]) -> None:
-        """Replace every row (a model reset)."""
+        """Replace every row (a model reset), in the current sort order."""
         self.beginResetModel()
         self._runs = [{**row, "effective_status": effective_status(row)} for row in runs]
+        self._apply_sort()
         self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort the rows by :data:`SORT_ROLE` values with one ``list.sort`` (stable: equal
+        values keep the index's newest-first order). Sorting here, not in the proxy, keeps
+        10,000 rows at a few milliseconds instead of ~150,000 Python ``data()`` calls."""
+        self._sort = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        ids = [str(self._runs[i.row()]["run_id"]) for i in old]
+        self._apply_sort()
+        position = {str(run["run_id"]): row for row, run in enumerate(self._runs)}
+        self.changePersistentIndexList(
+            old, [self.index(position[i], o.column()) for i, o in zip(ids, old, strict=True)]
+        )
+        self.layoutChanged.emit()
+
+    def _apply_sort(self) -> None:
+        column, order = self._sort
+        if column < 0:
+            return
+        value = self._sort_value
+        self._runs.sort(
+            key=lambda run: value(run, column), reverse=order == Qt.SortOrder.DescendingOrder
+        )
 
     def run(self, row: int) -> dict[str, Any]:
         """The index row shown at source ``row`` (with ``effective_status``)."""
         return self._runs[row]
+
+    def upsert_run(self, run: dict[str, Any]) -> int:
+        """Replace the row of ``run["run_id"]`` (or insert it first); returns its source row.
+
+        ``run`` must carry ``effective_status`` (a live row's status is the run's own)."""
+        row = self.row_of(str(run["run_id"]))
+        if row < 0:
+            self.beginInsertRows(QModelIndex(), 0, 0)
+            self._runs.insert(0, run)
+            self.endInsertRows()
+            return 0
+        self._runs[row] = run
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1), [])
+        return row
 
     @property
     def runs(self) -> list[dict[str, Any]]:
@@ -268,6 +326,8 @@ class RunFilter(QSortFilterProxyModel):
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_time_range(self, start: float | None, end: float | None) -> None:
+        if (start, end) == (self._start, self._end):
+            return  # refiltering 10,000 rows for nothing is most of a refresh
         self.beginFilterChange()
         self._start, self._end = start, end
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
@@ -277,7 +337,22 @@ class RunFilter(QSortFilterProxyModel):
         self._text = text.strip().lower()
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting is the source model's (:meth:`RunHistoryModel.sort`); the proxy keeps its
+        order and only filters."""
+        model = self.sourceModel()
+        assert isinstance(model, RunHistoryModel)
+        model.sort(column, order)
+
     def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
+        if (
+            self._tree is None
+            and self._status is None
+            and self._start is None
+            and self._end is None
+            and not self._text
+        ):
+            return True
         model = self.sourceModel()
         assert isinstance(model, RunHistoryModel)
         run = model.run(source_row)
@@ -317,6 +392,13 @@ class RunHistoryPanel(QWidget):
         super().__init__(parent)
         self._index = index
         self._dates_narrowed = False
+        self._live: Run | None = None
+        self._live_started: float | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_INTERVAL_MS)
+        self._live_timer.timeout.connect(self._update_live)
         self.model = RunHistoryModel(self)
         self.proxy = RunFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -340,7 +422,7 @@ class RunHistoryPanel(QWidget):
         self.view = QTableView(self)
         self.view.setModel(self.proxy)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
@@ -351,6 +433,7 @@ class RunHistoryPanel(QWidget):
         self.view.setStyleSheet("QTableView::item { padding: 0 8px; }")
         header = self.view.horizontalHeader()
         header.setHighlightSections(False)
+        header.setStyleSheet("QHeaderView::section { padding: 0 8px; }")
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
@@ -434,8 +517,82 @@ class RunHistoryPanel(QWidget):
         )
         if not self._dates_narrowed:
             self._cover_all_dates()
+        if self._live is not None:
+            self._update_live()
         if selected is not None:
             self.select_run(selected)
+        self._update_count()
+
+    # -- live runs -----------------------------------------------------------------------
+
+    @property
+    def live_run_id(self) -> str | None:
+        """The run followed live, or ``None``."""
+        return self._live.id if self._live is not None else None
+
+    def follow_run(self, run: object) -> None:
+        """Keep ``run``'s row (a :class:`Run`) current while it goes (see the module
+        docstring); the row appears at once. Following another run stops following this one."""
+        assert isinstance(run, Run)
+        self.stop_following()
+        self._live = run
+        self._live_started = None
+        self._unsubscribe = run.subscribe(self._on_live_event)
+        self._update_live()
+
+    def stop_following(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._unsubscribe = None
+        self._live = None
+        self._live_timer.stop()
+
+    def _on_live_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self._live_started = event.at
+        if isinstance(event, ev.RunFinished):
+            self.stop_following()
+            self.refresh()  # the finished row as the index holds it
+            return
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
+    def _update_live(self) -> None:
+        run = self._live
+        if run is None:
+            return
+        counts = Counter(i.state for i in run.instances.values())
+        started = self._live_started
+        if started is None:
+            source = self.model.row_of(run.id)
+            started = self.model.run(source)["started_at"] if source >= 0 else None
+            self._live_started = started = started or clock.time()
+        usage = run.usage
+        row = {
+            "run_id": run.id,
+            "tree_id": run.tree_id,
+            "tree_name": run.tree.name or "",
+            "status": "paused" if run.paused else "running",
+            "effective_status": "paused" if run.paused else "running",
+            "mock": 1 if run.mock else 0,
+            "seed": run.seed,
+            "started_at": started,
+            "ended_at": None,
+            "wall_s": max(0.0, clock.time() - started),
+            "total": len(run.instances),
+            "done": counts["done"],
+            "cached": counts["cached"],
+            "failed": counts["failed"],
+            "skipped": counts["skipped"],
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "images": usage.images,
+            "cost_usd": run.cost_usd,
+            "inputs_json": json.dumps(run.inputs, ensure_ascii=False, default=str),
+            "run_dir": str(run.folder.path),
+            "est_cost_usd": None,
+        }
+        self.model.upsert_run(row)
         self._update_count()
 
     # -- filters -------------------------------------------------------------------------
@@ -477,6 +634,30 @@ class RunHistoryPanel(QWidget):
         if not rows:
             return None
         return str(rows[0].data(RUN_ID_ROLE))
+
+    def selected_run_ids(self) -> list[str]:
+        """The run ids of every selected row, in display order (several for compare and
+        delete: Ctrl/Shift-click)."""
+        rows = sorted(self.view.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [str(index.data(RUN_ID_ROLE)) for index in rows]
+
+    def select_runs(self, run_ids: list[str]) -> None:
+        """Select these runs (those the filters let through)."""
+        from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+        selection = QItemSelection()
+        for run_id in run_ids:
+            source_row = self.model.row_of(run_id)
+            if source_row < 0:
+                continue
+            index = self.proxy.mapFromSource(self.model.index(source_row, 0))
+            if index.isValid():
+                selection.select(index, index)
+        flags = (
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.view.selectionModel().select(selection, flags)
 
     def select_run(self, run_id: str) -> bool:
         """Select and show ``run_id`` if a filter lets it through; whether it did."""
@@ -530,7 +711,7 @@ class RunHistoryPanel(QWidget):
             edit.blockSignals(True)
             edit.setDate(QDate(day.year, day.month, day.day))
             edit.blockSignals(False)
-        self._apply_dates()
+        self.proxy.set_time_range(None, None)  # the dates shown cover every run
 
     def _on_date_edited(self, _date: QDate) -> None:
         self._dates_narrowed = True

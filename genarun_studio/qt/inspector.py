@@ -588,7 +588,15 @@ class InstanceInspector(QWidget):
             if (call.get("attempts") or 1) > 1:
                 parts.append(f"{call['attempts']} attempts")
             section.add(_caption(" · ".join(p for p in parts if p)))
-            if "answer" in call:
+            if call.get("kind") == "http":  # the api node: request line and status
+                resp = call.get("response") or {}
+                status = f"HTTP {resp['status']}" if resp else f"failed: {call.get('error')}"
+                mock = " (mock: nothing was sent)" if resp.get("mock") else ""
+                section.add(_text_block(f"{call.get('prompt', '')}\n{status}{mock}", mono=True))
+            elif call.get("tool_calls"):
+                calls = [f"{c['name']}({c['arguments']})" for c in call["tool_calls"]]
+                section.add(_text_block("\n".join(calls), mono=True))
+            elif "answer" in call:
                 answer = call["answer"]
                 text = answer if isinstance(answer, str) else json.dumps(answer, indent=2)
                 section.add(_text_block(text, mono=not isinstance(answer, str)))

@@ -20,6 +20,7 @@ from genarun_studio.core.tree import Node
 from genarun_studio.engine import RunOptions
 from genarun_studio.engine import events as ev
 from genarun_studio.errors import GenarunError, TreeError
+from genarun_studio.profiles import ProfilesError, load_profiles, profile_names
 from genarun_studio.qt.canvas import TreeCanvas
 from genarun_studio.qt.runner import RunController, node_summary
 
@@ -85,6 +86,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.engineEvent.connect(self._on_run_event)
         self.runner.nodesChanged.connect(self._on_nodes_changed)
         self.runner.runFinished.connect(self._on_run_finished)
+        self.runner.runStarted.connect(self.history.follow_run)
         self.runner.runFailed.connect(self._on_run_failed)
         self.set_document(self.document)
         state = self.settings.value("window/state")
@@ -141,11 +143,33 @@ class MainWindow(QtWidgets.QMainWindow):
         self.run_detail = RunDetail(self._project_index())
         self.run_detail_dock = self._dock("Run", self.run_detail, bottom)
         self.tabifyDockWidget(self.history_dock, self.run_detail_dock)
+        from genarun_studio.qt.assets import AssetGallery
+
+        self.assets = AssetGallery(self._project_index())
+        self.assets_dock = self._dock("Assets", self.assets, bottom)
+        self.tabifyDockWidget(self.run_detail_dock, self.assets_dock)
+        from genarun_studio.qt.costs import CostView
+
+        self.costs = CostView(self._project_index())
+        self.costs_dock = self._dock("Costs", self.costs, bottom)
+        self.tabifyDockWidget(self.assets_dock, self.costs_dock)
+        from genarun_studio.qt.answers import AnswersPanel
+
+        self.answers = AnswersPanel(self.runner)
+        self.answers_dock = self._dock("Answers needed", self.answers, right)
+        self.tabifyDockWidget(self.inspector_dock, self.answers_dock)
+        self.answers.attention.connect(self.answers_dock.raise_)
+        self.answers.countChanged.connect(
+            lambda n: self.answers_dock.setWindowTitle(
+                f"Answers needed ({n})" if n else "Answers needed"
+            )
+        )
+        self.properties_dock.raise_()
         from genarun_studio.qt.indexes import IndexBrowser
 
         self.index_browser = IndexBrowser(self.runner.project.root)
         self.indexes_dock = self._dock("Indexes", self.index_browser, bottom)
-        self.tabifyDockWidget(self.run_detail_dock, self.indexes_dock)
+        self.tabifyDockWidget(self.costs_dock, self.indexes_dock)
         self.runner.runFinished.connect(lambda _summary: self.index_browser.refresh())
         self.log_dock.raise_()
         self.resizeDocks([self.properties_dock], [430], QtCore.Qt.Orientation.Horizontal)
@@ -240,6 +264,22 @@ class MainWindow(QtWidgets.QMainWindow):
             tip="Run only the failed nodes of the History tab's selected run (their "
             "ancestors come from the cache)",
         )
+        self.act_compare = self._action(
+            "Compare runs…",
+            lambda: self.compare_runs(),
+            tip="Compare one node's output between two runs (select two in the History tab)",
+        )
+        self.act_delete_runs = self._action(
+            "Delete runs…",
+            lambda: self.delete_runs(),
+            tip="Delete the History tab's selected runs: their folders and index rows",
+        )
+        self.act_test_call = self._action(
+            "Test call of the selected node…",
+            self.test_call,
+            tip="Run the selected API node once (ancestors from the cache) and show its "
+            "request and response; with Mock on, nothing is sent",
+        )
         self.run_actions = [
             self.act_run,
             self.act_run_sel,
@@ -299,18 +339,27 @@ class MainWindow(QtWidgets.QMainWindow):
         for dock in (
             self.history_dock,
             self.run_detail_dock,
+            self.assets_dock,
+            self.costs_dock,
             self.indexes_dock,
             self.palette_dock,
             self.properties_dock,
             self.inspector_dock,
             self.log_dock,
             self.problems_dock,
+            self.answers_dock,
         ):
             view.addAction(dock.toggleViewAction())
         run = menu.addMenu("&Run")
         run.addActions(self.run_actions)
         run.addSeparator()
         run.addActions([self.act_open_snapshot, self.act_rerun, self.act_rerun_failed])
+        run.addActions([self.act_compare, self.act_delete_runs])
+        for action in (self.act_rerun, self.act_rerun_failed, self.act_compare):
+            self.history.view.addAction(action)
+        self.history.view.addAction(self.act_delete_runs)
+        run.addSeparator()
+        run.addAction(self.act_test_call)
 
     # -- documents -----------------------------------------------------------------------
 
@@ -335,8 +384,9 @@ class MainWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(0, self.fit)
 
     def _on_document_changed(self) -> None:
+        # the title carries the dirty marker itself (" *"); Qt's setWindowModified would want a
+        # "[*]" placeholder and warns on every edit without one
         self.setWindowTitle(f"{self.document.title} — {APP}")
-        self.setWindowModified(self.document.dirty)
         self.problems.set_problems(self.document.problems())
         if self.canvas is not None:
             self.canvas.show_problems(self.document.problems())
@@ -454,7 +504,11 @@ class MainWindow(QtWidgets.QMainWindow):
         old = self.properties.takeWidget()
         if old is not None:
             old.deleteLater()
-        profiles = sorted(set(self.document.tree.models) | {"text", "image", "embed"})
+        try:
+            user_profiles = load_profiles()
+        except ProfilesError:  # shown when a run is started (and in the settings)
+            user_profiles = {}
+        profiles = profile_names(self.document.tree, user_profiles)
         if len(ids) == 1:
             form: QtWidgets.QWidget = NodeForm(self.document, ids[0], profiles)
             getattr(form, "set_problems", lambda _p: None)(self.document.problems())
@@ -531,9 +585,75 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self._update_run_actions()
 
+    def compare_runs(self, run_a: str | None = None, run_b: str | None = None) -> Any:
+        """Open the comparison of two runs (default: the two selected in the History tab,
+        or the selected one and the run before it of the same tree)."""
+        from genarun_studio.qt.compare import RunCompare
+
+        index = self._project_index()
+        if index is None:
+            return None
+        selected = self.history.selected_run_ids()
+        run_a = run_a or (selected[0] if selected else None)
+        run_b = run_b or (selected[1] if len(selected) > 1 else None)
+        dialog = RunCompare(index, run_a, run_b, self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def ask_delete(self, run_ids: list[str]) -> bool:
+        """Ask before deleting runs (replaceable, e.g. by tests)."""
+        buttons = QtWidgets.QMessageBox.StandardButton
+        listing = "\n".join(run_ids[:12]) + (
+            f"\n… and {len(run_ids) - 12} more" if len(run_ids) > 12 else ""
+        )
+        answer = QtWidgets.QMessageBox.warning(
+            self,
+            "Delete runs?",
+            f"Delete {len(run_ids)} run(s) with their folders, outputs and images?\n\n"
+            f"{listing}\n\nThis cannot be undone.",
+            buttons.Yes | buttons.Cancel,
+            buttons.Cancel,
+        )
+        return answer == buttons.Yes
+
+    def delete_runs(self, run_ids: list[str] | None = None) -> list[str]:
+        """Delete runs (default: those selected in the History tab) after asking; a run
+        that is still going is refused. Returns the run ids deleted."""
+        run_ids = run_ids or self.history.selected_run_ids()
+        if not run_ids:
+            self.statusBar().showMessage("Choose the runs to delete in the History tab", 4000)
+            return []
+        live = self.runner.run.id if self.runner.busy and self.runner.run else None
+        if live in run_ids:
+            self._warn("Cannot delete", f"{live} is still going; stop it first")
+            return []
+        if not self.ask_delete(run_ids):
+            return []
+        deleted, problems = [], []
+        for run_id in run_ids:
+            try:
+                self.runner.project.delete_run(run_id)
+            except (GenarunError, OSError) as exc:
+                problems.append(str(exc))
+                continue
+            deleted.append(run_id)
+        if self.run_detail.run_id in deleted:
+            self.run_detail.clear()
+        if self.assets.run_id in deleted:
+            self.assets.show_run(None)
+        self.history.refresh()
+        if problems:
+            self._warn("Some runs were not deleted", "\n".join(problems))
+        else:
+            self.statusBar().showMessage(f"Deleted {len(deleted)} run(s)", 4000)
+        return deleted
+
     def _on_history_run(self, run_id: str) -> None:
         """A run picked in the history: its timeline, nodes, output and errors."""
         if self.run_detail.show_run(run_id):
+            self.assets.show_run_when_visible(run_id)
+            self.costs.select_run(run_id)
             self.run_detail_dock.raise_()
             index = self._project_index()
             row = index.run(run_id) if index is not None else None
@@ -629,6 +749,33 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._start(self._options(ids, with_children=True))
 
+    def test_call(self) -> Any:
+        """Open the "Test call" window for the one selected node; returns it (or None)."""
+        from genarun_studio.qt.apitest import ApiTestDialog
+
+        ids = self.canvas.selected_ids() if self.canvas else []
+        if len(ids) != 1:
+            self.statusBar().showMessage("Select one node to test", 3000)
+            return None
+        inputs = dict(self._last_inputs)
+        if self.document.tree.inputs:
+            asked = self.ask_inputs(self._last_inputs)
+            if asked is None:
+                return None
+            inputs = self._last_inputs = asked
+        dialog = ApiTestDialog(
+            self.runner.engine,
+            self.document.tree,
+            ids[0],
+            inputs,
+            mock=self.mock_box.isChecked(),
+            parent=self,
+        )
+        self._test_dialog = dialog
+        dialog.show()
+        dialog.start()
+        return dialog
+
     def step(self) -> None:
         run = self.runner.run
         if self.runner.busy and run is not None:
@@ -700,7 +847,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _start_paused(self, inputs: dict[str, Any], options: RunOptions) -> Any:
         run = self.runner.start(self.document.tree, inputs, options)
         run.pause()
-        QtCore.QTimer.singleShot(50, self.runner.step)
+        run.step()  # nothing is queued yet: the run steps through the first node it queues
         return run
 
     def _on_run_event(self, event: object) -> None:
@@ -742,6 +889,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_run_finished(self, summary: Any) -> None:
         self.history.refresh()
         self.run_detail.show_run(summary.run_id)
+        self.assets.show_run_when_visible(summary.run_id)
+        if self.costs.isVisible():
+            self.costs.refresh()
         counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts.items()))
         self.statusBar().showMessage(
             f"{summary.status}: {counts} in {summary.wall_s:.1f} s — {summary.run_dir}"
@@ -770,6 +920,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from genarun_studio.qt.settings import SettingsDialog
 
         SettingsDialog(self).exec()
+        self._show_properties(self.canvas.selected_ids() if self.canvas is not None else [])
 
     def _warn(self, title: str, message: str) -> None:
         if QtWidgets.QApplication.platformName() == "offscreen":
@@ -794,8 +945,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._maybe_save():
             event.ignore()
             return
+        self.costs.shutdown()
+        self.assets.model.shutdown()
         if self.runner.busy:
             self.runner.stop()
+        self.answers.stop_hooks()
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/geometry", self.saveGeometry())
         event.accept()

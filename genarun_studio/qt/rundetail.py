@@ -1,4 +1,4 @@
-"""One run in detail: a header line and four tabs (Timeline, Nodes, Output, Errors).
+"""One run in detail: a header line and five tabs (Timeline, Nodes, Output, Errors, Logs).
 
 :class:`RunDetail` reads a run from the project's :class:`RunIndex` (``run``, ``instances``
 and ``node_stats``) and its ``output.json`` from the run folder, on :meth:`RunDetail.show_run`.
@@ -14,6 +14,9 @@ Nothing is re-read until the next ``show_run``.
 * **Output** — ``output.json`` as an expandable tree (at most :data:`MAX_CHILDREN` children
   per node), or a message when the file is missing or unreadable.
 * **Errors** — the failed instances (key and error), or "No failures".
+* **Logs** — :class:`~genarun_studio.qt.runlogs.RunLogs`: per instance the prompt, the raw
+  answer, errors and log lines, filterable. Read from ``logs.json`` (or the journal) only
+  when the tab is first shown for a run, so opening a big run stays fast.
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ _STATUS_COLOURS = {
     "paused": "#c77700",
     "interrupted": "#c77700",
     "running": "#1565c0",
+    "waiting": "#8e44ad",
 }
 
 
@@ -199,6 +203,12 @@ class RunDetail(QWidget):
         self.tabs.addTab(self.nodes, "Nodes")
         self.tabs.addTab(self.output_stack, "Output")
         self.tabs.addTab(self.errors, "Errors")
+        from genarun_studio.qt.runlogs import RunLogs
+
+        self.logs = RunLogs(self)
+        self.tabs.addTab(self.logs, "Logs")
+        self._logs_dir: Path | None = None
+        self.tabs.currentChanged.connect(self._load_logs_if_shown)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -238,7 +248,20 @@ class RunDetail(QWidget):
         self._fill_nodes(self._index.node_stats(run_id))
         self._fill_output(Path(str(run["run_dir"])) / "output.json")
         self._fill_errors(instances)
+        self._logs_dir = Path(str(run["run_dir"]))
+        self.logs.clear("")
+        self._load_logs_if_shown()
         return True
+
+    def show_logs(self) -> None:
+        """Raise the Logs tab (reading the run's logs if not read yet)."""
+        self.tabs.setCurrentWidget(self.logs)
+        self._load_logs_if_shown()
+
+    def _load_logs_if_shown(self, *_args: object) -> None:
+        if self.tabs.currentWidget() is self.logs and self._logs_dir is not None:
+            directory, self._logs_dir = self._logs_dir, None
+            self.logs.load(directory, self._run_id or "")
 
     def clear(self) -> None:
         """Show no run: empty header, timeline, tables and lists."""
@@ -254,6 +277,8 @@ class RunDetail(QWidget):
         self._failures = []
         self.errors.clear()
         self.tabs.setTabText(3, "Errors")
+        self._logs_dir = None
+        self.logs.clear()
 
     def timeline_bars(self) -> list[QGraphicsRectItem]:
         """The timeline's bars, one per drawn instance. Each bar's ``data(0)`` is the instance

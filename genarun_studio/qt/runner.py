@@ -16,6 +16,7 @@ from PySide6 import QtCore
 from genarun_studio.core.tree import Tree
 from genarun_studio.engine import Engine, Run, RunOptions, RunSummary
 from genarun_studio.engine import events as ev
+from genarun_studio.profiles import load_profiles
 from genarun_studio.store import Project
 
 __all__ = ["RunController", "node_summary"]
@@ -79,9 +80,11 @@ class RunController(QtCore.QObject):
         return self._task is not None and not self._task.done()
 
     def start(self, tree: Tree, inputs: dict[str, Any], options: RunOptions) -> Run:
-        """Prepare and start a run; raises InputError / RunError before anything runs."""
+        """Prepare and start a run; raises InputError / RunError / ProfilesError before
+        anything runs."""
         if self.busy:
             raise RuntimeError("a run is already going")
+        self.engine.profiles = load_profiles()  # as the settings have them now
         run = self.engine.prepare(
             tree.model_copy(deep=True), inputs, options, tree_id=tree.id or "untitled"
         )

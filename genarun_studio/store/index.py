@@ -86,6 +86,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE runs ADD COLUMN est_cost_usd REAL;
     """,
+    # 3: the model(s) an instance called, for costs per model
+    """
+    ALTER TABLE instances ADD COLUMN model TEXT NOT NULL DEFAULT '';
+    CREATE TABLE node_estimates (
+        run_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        est_cost_usd REAL NOT NULL,
+        PRIMARY KEY (run_id, node_id)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -204,12 +214,19 @@ class RunIndex:
     ) -> None:
         """Insert or update one instance from its journal record (and cache its result)."""
         usage = record.get("usage") or {}
+        models = sorted(
+            {
+                str(c["model"])
+                for c in record.get("calls") or []
+                if isinstance(c, dict) and c.get("model")
+            }
+        )
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO instances (run_id, key, node_id, type, lane, state, "
                 "started_at, ended_at, duration_s, attempts, input_tokens, output_tokens, "
-                "images, cost_usd, signature, cached_from, error, assets_json) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "images, cost_usd, signature, cached_from, error, assets_json, model) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     record["key"],
@@ -229,6 +246,7 @@ class RunIndex:
                     record.get("cached_from"),
                     record.get("error"),
                     json.dumps(record.get("assets") or []),
+                    ", ".join(models),
                 ),
             )
             if record["state"] == "done" and record.get("signature") and record.get("cache", True):
@@ -245,10 +263,32 @@ class RunIndex:
                     ),
                 )
 
+    def set_estimate(
+        self, run_id: str, est_cost_usd: float | None, per_node: dict[str, float] | None = None
+    ) -> None:
+        """Record a run's estimated cost (a dry run of it), in total and per node, shown
+        beside the actual one. Estimates are not in the run folder: a rebuild forgets them."""
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET est_cost_usd = ? WHERE run_id = ?", (est_cost_usd, run_id))
+            db.execute("DELETE FROM node_estimates WHERE run_id = ?", (run_id,))
+            db.executemany(
+                "INSERT INTO node_estimates (run_id, node_id, est_cost_usd) VALUES (?, ?, ?)",
+                [(run_id, node, float(usd)) for node, usd in (per_node or {}).items()],
+            )
+
+    def node_estimates(self, run_id: str) -> dict[str, float]:
+        """The per-node estimate recorded by :meth:`set_estimate` (empty: none)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT node_id, est_cost_usd FROM node_estimates WHERE run_id = ?", (run_id,)
+            ).fetchall()
+        return {str(r[0]): float(r[1]) for r in rows}
+
     def delete_run(self, run_id: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM instances WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM node_estimates WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
 
     # -- reading ---------------------------------------------------------------------------
@@ -326,6 +366,50 @@ class RunIndex:
                     (run_id,),
                 )
             ]
+
+    # -- costs -----------------------------------------------------------------------------
+
+    def cost_by_tree(self) -> list[dict[str, Any]]:
+        """Per tree: runs, instances, tokens, actual cost, and the estimates recorded
+        (``est_cost_usd`` sums the runs that have one; ``estimated_runs`` counts them)."""
+        return self._rows(
+            """
+            SELECT tree_id, COUNT(*) AS runs, SUM(total) AS instances,
+                   SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
+                   SUM(images) AS images, SUM(cost_usd) AS cost_usd,
+                   SUM(est_cost_usd) AS est_cost_usd, COUNT(est_cost_usd) AS estimated_runs,
+                   SUM(mock) AS mock_runs, MAX(started_at) AS last_started
+            FROM runs GROUP BY tree_id ORDER BY SUM(cost_usd) DESC, tree_id
+            """
+        )
+
+    def cost_by_model(self) -> list[dict[str, Any]]:
+        """Per model (``""``: instances that called none): instances, runs, tokens, cost."""
+        return self._rows(
+            """
+            SELECT model, COUNT(*) AS instances, COUNT(DISTINCT run_id) AS runs,
+                   SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
+                   SUM(images) AS images, SUM(cost_usd) AS cost_usd
+            FROM instances WHERE state != 'skipped'
+            GROUP BY model ORDER BY SUM(cost_usd) DESC, model
+            """
+        )
+
+    def cost_by_day(self) -> list[dict[str, Any]]:
+        """Per local day a run started (``YYYY-MM-DD``), oldest first: runs, actual and
+        estimated cost."""
+        return self._rows(
+            """
+            SELECT date(started_at, 'unixepoch', 'localtime') AS day, COUNT(*) AS runs,
+                   SUM(cost_usd) AS cost_usd, SUM(est_cost_usd) AS est_cost_usd,
+                   COUNT(est_cost_usd) AS estimated_runs
+            FROM runs WHERE started_at IS NOT NULL GROUP BY day ORDER BY day
+            """
+        )
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._db.execute(sql, args)]
 
 
 def _statements(script: str) -> list[str]:

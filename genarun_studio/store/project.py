@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from datetime import datetime
 from pathlib import Path
 
 from genarun_studio.core.formats import save_tree
 from genarun_studio.core.tree import ID_PATTERN, Tree
 from genarun_studio.errors import RunError
+from genarun_studio.store.history import effective_status
 from genarun_studio.store.index import RunIndex
 from genarun_studio.store.runfolder import RunFolder
 
@@ -90,3 +92,31 @@ class Project:
         if not path.is_dir():
             raise RunError(f"no run {run_id!r} in {self.root}")
         return RunFolder(path, run_id=run_id, index=self.index)
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run: its folder and its rows in the index (instances, cached results).
+
+        Refused (RunError) for a run whose process is still going. The folder is first
+        renamed aside, so a failure half-way never leaves a half-deleted run listed; a run
+        whose folder is already gone just leaves the index. ``latest/`` is a copy and is
+        left as it is."""
+        tree_id, _, name = run_id.partition("/")
+        if not name or "/" in name or name in (".", "..", "latest"):
+            raise RunError(f"run id {run_id!r} should look like <tree-id>/<YYYY-MM-DD_HH-MM-SS>")
+        path = self.tree_dir(tree_id) / name
+        index = self.index
+        row = index.run(run_id) if index is not None else None
+        if not path.is_dir() and row is None:
+            raise RunError(f"no run {run_id!r} in {self.root}")
+        if path.is_dir():
+            status = effective_status({"status": "running", "run_dir": path})
+            if status in ("running", "paused"):
+                raise RunError(f"run {run_id!r} is still going; stop it before deleting it")
+            trash = path.with_name(f".deleting-{name}-{os.getpid()}")
+            path.rename(trash)
+        else:
+            trash = None
+        if index is not None:
+            index.delete_run(run_id)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)

@@ -70,6 +70,7 @@ def rebuild_index(project: Project) -> int:
     with index.transaction() as db:  # start empty: runs whose folders are gone disappear
         db.execute("DELETE FROM instances")
         db.execute("DELETE FROM results")
+        db.execute("DELETE FROM node_estimates")
         db.execute("DELETE FROM runs")
     count = 0
     trees = project.root / "trees"

@@ -1,9 +1,12 @@
 """Image generation: the prompt's turns joined into one image prompt, the image saved as an
-asset of the run, the output its path relative to the run folder."""
+asset of the run, the output its path relative to the run folder (with ``n`` > 1: an array
+of ``n`` paths, e.g. for a person to pick the best of them)."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from pydantic import Field
 
 from genarun_nodes.prompts import PromptConfig, render_turns
 from genarun_studio.core.nodetype import NodeContext, NodeType, Plan, endpoint_of
@@ -16,6 +19,8 @@ class ImageConfig(PromptConfig):
     profile: str = "image"
     size: str = "1024x1024"
     quality: str | None = None
+    n: int = Field(1, ge=1, le=10)
+    """How many images (one call each); more than one gives an array of paths."""
 
 
 class ImageNode(NodeType[ImageConfig]):
@@ -30,7 +35,7 @@ class ImageNode(NodeType[ImageConfig]):
     def plan(self, ctx: NodeContext, config: ImageConfig) -> Plan:
         profile = ctx.profile(config.profile)
         turns = render_turns(ctx, config.prompt)
-        return {
+        plan: Plan = {
             "profile": config.profile,
             "provider": profile.provider,
             "endpoint": endpoint_of(profile),
@@ -40,20 +45,29 @@ class ImageNode(NodeType[ImageConfig]):
             "size": config.size,
             "quality": config.quality,
         }
+        if config.n > 1:  # only then: plans (and cache signatures) of single images unchanged
+            plan["n"] = config.n
+        return plan
 
     def output_shape(self, config: ImageConfig) -> OutputShape:
+        if config.n > 1:
+            return OutputShape(kind="string-array", min_items=config.n, max_items=config.n)
         return OutputShape(kind="text")
 
     async def run(self, ctx: NodeContext, config: ImageConfig, plan: Plan) -> Any:
-        response = await ctx.image(
-            ImageRequest(
-                prompt=plan["prompt"],
-                model=plan["model"],
-                size=plan["size"],
-                quality=plan["quality"],
-                params=plan["params"],
-                seed_key="image",
-            ),
-            profile=plan["profile"],
-        )
-        return ctx.save_asset(response.data, response.extension)
+        n = int(plan.get("n", 1))
+        paths = []
+        for k in range(n):
+            response = await ctx.image(
+                ImageRequest(
+                    prompt=plan["prompt"],
+                    model=plan["model"],
+                    size=plan["size"],
+                    quality=plan["quality"],
+                    params=plan["params"],
+                    seed_key="image" if k == 0 else f"image-{k + 1}",
+                ),
+                profile=plan["profile"],
+            )
+            paths.append(ctx.save_asset(response.data, response.extension))
+        return paths if n > 1 else paths[0]

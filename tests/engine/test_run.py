@@ -492,6 +492,28 @@ async def test_an_unknown_provider_fails_the_node_with_a_hint(tmp_path: Path) ->
     assert "--mock" in (run.instances["a"].error or "")
 
 
+async def test_a_step_asked_before_anything_is_queued_steps_the_first_node(
+    engine: Engine, provider: ScriptedProvider
+) -> None:
+    """The editor starts a run paused and steps at once, before the run's first tick."""
+    tree = make_tree(items("a", "alpha", 2, text("b", "beta ${a}")))
+    run = engine.prepare(tree)
+    run.pause()
+    run.start()
+    assert run.instances == {}
+    assert run.step() is None  # nothing to name yet: the first node queued is the step
+    paused: list[ev.Event] = []
+    run.subscribe(lambda e: paused.append(e) if isinstance(e, ev.RunPaused) else None)
+    await until(lambda: len(paused) == 1, "the step through a to end")
+    assert [p.split()[0] for p in provider.prompts()] == ["alpha"]
+    assert run.status == "paused"
+    await until(lambda: run.instances.get("a[1]/b") is not None)
+    assert run.instances["a[1]/b"].state == "queued"
+    run.resume()
+    assert (await run.wait()).status == "finished"
+    assert len(provider.calls) == 3
+
+
 async def test_step_runs_one_node_at_a_time(engine: Engine, provider: ScriptedProvider) -> None:
     tree = make_tree(items("a", "alpha", 2, text("b", "beta ${a}", text("c", "gamma ${b}"))))
     run = engine.prepare(tree)

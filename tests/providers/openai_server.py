@@ -10,7 +10,10 @@ alike) and answers:
   ``image_form = "url"``, as a URL to ``GET /files/image-<n>.<ext>`` on this server;
 - ``POST /v1/embeddings``: a deterministic vector of ``embedding_dim`` floats per input
   (:func:`embedding_for`), as floats or base64 as ``encoding_format`` asks;
-- ``GET /files/<name>``: the bytes in ``files``.
+- ``GET /files/<name>``: the bytes in ``files``;
+- chat requests with ``tools``: a call of the first tool when ``tool_answer`` gives
+  arguments;
+- any path in ``routes``: what its function answers (plain JSON APIs for the ``api`` node).
 
 Tests script it with :meth:`OpenAIServer.script` (answers taken, in order, by the next
 matching requests: faults, redirects, malformed bodies) or the :meth:`OpenAIServer.fail`
@@ -44,6 +47,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from PIL import Image
 
@@ -82,6 +86,8 @@ class RecordedRequest:
     body: Any
     """The parsed JSON body; None when there was none or it was not JSON."""
     raw: bytes
+    query: dict[str, str] = field(default_factory=dict)
+    """The query string's parameters (the last value of a repeated one)."""
 
     def last_user(self) -> str:
         """The content of the last ``user`` message of a chat request ("" if none)."""
@@ -174,6 +180,11 @@ class OpenAIServer:
         """The extension of the ``/files`` name an image URL points to."""
         self.embedding_dim: int = 8
         self.files: dict[str, bytes] = {}
+        self.tool_answer: Callable[[RecordedRequest], Any] | None = None
+        """For chat requests with ``tools``: the arguments of a call of the first tool (a
+        dict, or a string sent as it is); None (the default, or returned): a text answer."""
+        self.routes: dict[str, Callable[[RecordedRequest], Reply]] = {}
+        """Any method on these paths is answered by the function (after scripted replies)."""
         self._replies: list[Reply] = []
         self._requests: list[RecordedRequest] = []
         self._in_flight = 0
@@ -358,6 +369,9 @@ class OpenAIServer:
         scripted = self._scripted(request)
         if scripted is not None:
             return scripted
+        route = self.routes.get(request.path)
+        if route is not None:
+            return route(request)
         if request.method == "GET" and request.path.startswith("/files/"):
             name = request.path.removeprefix("/files/")
             data = self.files.get(name)
@@ -379,11 +393,38 @@ class OpenAIServer:
 
     def _chat(self, request: RecordedRequest) -> Reply:
         body = request.body
+        prompt_tokens = sum(_words(str(m.get("content", ""))) for m in body.get("messages", []))
+        tools = body.get("tools") or []
+        arguments = self.tool_answer(request) if tools and self.tool_answer is not None else None
+        if arguments is not None:
+            text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": f"call_{self.count()}",
+                        "type": "function",
+                        "function": {"name": tools[0]["function"]["name"], "arguments": text},
+                    }
+                ],
+            }
+            return self._completion(body, message, "tool_calls", prompt_tokens, _words(text))
         answer = (
             self.chat_answer if isinstance(self.chat_answer, str) else self.chat_answer(request)
         )
-        prompt_tokens = sum(_words(str(m.get("content", ""))) for m in body.get("messages", []))
         completion_tokens = _words(answer or "")
+        message = {"role": "assistant", "content": answer}
+        return self._completion(body, message, self.finish_reason, prompt_tokens, completion_tokens)
+
+    def _completion(
+        self,
+        body: dict[str, Any],
+        message: dict[str, Any],
+        finish_reason: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+    ) -> Reply:
         return Reply(
             body={
                 "id": f"chatcmpl-{self.count()}",
@@ -393,8 +434,8 @@ class OpenAIServer:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": answer},
-                        "finish_reason": self.finish_reason,
+                        "message": message,
+                        "finish_reason": finish_reason,
                         "logprobs": None,
                     }
                 ],
@@ -497,6 +538,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle()
 
+    def do_PUT(self) -> None:
+        self._handle()
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request log lines."""
 
@@ -514,6 +558,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
             raw=raw,
+            query=dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True)),
         )
         owner._enter(request)
         try:

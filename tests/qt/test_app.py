@@ -69,3 +69,72 @@ def test_a_bad_tree_makes_the_screenshot_fail_clearly(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "not valid JSON" in result.stderr
+
+
+def test_screenshot_of_a_runs_assets(tmp_path: Path) -> None:
+    from genarun_studio.store import Project
+    from tests.qt.image_runs import image_tree, run_tree
+
+    project = Project(tmp_path / "project")
+    summary = run_tree(project, image_tree(6))
+    project.close()
+    out = tmp_path / "assets.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "genarun_studio.qt.app", "--project", str(project.root)]
+    result = subprocess.run(
+        [*command, "--screenshot", str(out), "--view", f"assets:{summary.run_id}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not QtGui.QImage(str(out)).isNull()
+    assert len(list((project.root / ".genarun" / "thumbs").glob("*.png"))) == 6
+    missing = subprocess.run(
+        [*command, "--screenshot", str(out), "--view", "assets:gallery/nope"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 2
+    assert "no run 'gallery/nope'" in missing.stderr
+
+
+def test_screenshots_of_logs_costs_and_a_comparison(tmp_path: Path) -> None:
+    from genarun_studio.store import Project
+    from tests.qt.image_runs import image_tree, run_tree
+
+    project = Project(tmp_path / "project")
+    first = run_tree(project, image_tree(2), seed=1)
+    second = run_tree(project, image_tree(2), seed=2)
+    project.close()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "genarun_studio.qt.app", "--project", str(project.root)]
+    for n, view in enumerate(
+        (
+            f"logs:{first.run_id},picture",
+            "costs",
+            f"compare:{first.run_id},{second.run_id},picture",
+        )
+    ):
+        out = tmp_path / f"{n}.png"
+        result = subprocess.run(
+            [*command, "--screenshot", str(out), "--view", view],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert not QtGui.QImage(str(out)).isNull()
+    bad = subprocess.run(
+        [*command, "--screenshot", str(tmp_path / "x.png"), "--view", f"compare:{first.run_id}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2
+    assert "compare:RUN_A,RUN_B,NODE" in bad.stderr

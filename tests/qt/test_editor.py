@@ -79,19 +79,34 @@ def test_run_on_mock_reaches_done_and_shows_counts(
     assert len(window.run_detail.timeline_bars()) == len(run.instances)
     QtWidgets.QApplication.processEvents()
     window._on_nodes_changed({"site", "topics", "article", "hero"})
-    status = window.canvas.item("hero").get_widget("status")  # type: ignore[union-attr]
+    view = window.canvas.item("hero").view  # type: ignore[union-attr]
     n = sum(1 for i in run.instances.values() if i.node_id == "hero")
-    assert status.get_value() == f"done {n}/{n}"
-    assert not status.thumb.isHidden()
+    assert (view.status_state, view.status_text) == ("done", f"done {n}/{n}")
+    assert view.thumbnail is not None
+    assert not view.thumbnail.isNull()
+
+
+def click_enable_box(qtbot: Any, canvas: Any, node_id: str) -> None:
+    """A real mouse click on the enable box painted on a node."""
+    view = canvas.item(node_id).view
+    viewer = canvas.graph.viewer()
+    viewer.centerOn(view)
+    QtWidgets.QApplication.processEvents()
+    scene_point = view.mapToScene(view.check_rect().center())
+    qtbot.mouseClick(
+        viewer.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=viewer.mapFromScene(scene_point)
+    )
 
 
 def test_unticking_enabled_on_the_canvas_skips_the_subtree(
-    window: MainWindow, loop: asyncio.AbstractEventLoop
+    window: MainWindow, loop: asyncio.AbstractEventLoop, qtbot: Any
 ) -> None:
     window.open_path(LIZARD)
     canvas = window.canvas
     assert canvas is not None
-    canvas.item("topics").get_widget("enabled").set_value(False)
+    assert canvas.item("topics").view.checked is True
+    click_enable_box(qtbot, canvas, "topics")
+    assert canvas.item("topics").view.checked is False
     assert window.document.node("topics").enabled is False
     assert canvas.item("hero").disabled()
     window._start(window._options(), inputs={})
@@ -107,6 +122,8 @@ def test_unticking_enabled_on_the_canvas_skips_the_subtree(
     window.undo()
     assert window.document.node("topics").enabled is True
     assert canvas.item("topics").get_property("enabled") is True
+    assert canvas.item("topics").view.checked is True
+    assert not canvas.item("hero").disabled()
 
 
 def test_pause_and_stop_mid_run(window: MainWindow, loop: asyncio.AbstractEventLoop) -> None:
@@ -244,15 +261,10 @@ def test_running_a_tree_with_errors_is_refused(window: MainWindow) -> None:
     window.open_path(LIZARD)
     window.document.set_config("hero", {"prompt": "a ${nowhere} picture"})
     assert (
-        "unknown variable 'nowhere'"
-        in window.canvas.item("hero")
-        .get_widget(  # type: ignore[union-attr]
-            "status"
-        )
-        .get_value()
+        "unknown variable 'nowhere'" in window.canvas.item("hero").view.status_text  # type: ignore[union-attr]
     )
     window.document.set_config("article", {"prompt": "broken ${"})
-    assert window.canvas.item("article").get_widget("status").get_value().startswith("⚠")  # type: ignore[union-attr]
+    assert window.canvas.item("article").view.status_text.startswith("⚠")  # type: ignore[union-attr]
     window._start(window._options(), inputs={})
     assert window.runner.run is None
     assert "errors" in window.last_warning
@@ -373,3 +385,41 @@ def test_open_a_past_runs_tree_snapshot(
     assert window.open_snapshot(summary.run_id)
     assert window.document.node("site").title == "Site plan"
     assert window.document.path is None
+
+
+def test_editing_a_title_on_the_canvas_renames_the_node_in_the_document(
+    window: MainWindow,
+) -> None:
+    window.open_path(LIZARD)
+    canvas = window.canvas
+    assert canvas is not None
+    title = canvas.item("article").view.text_item
+    title.set_editable(True)
+    title.setPlainText("Long read")
+    title.set_node_name(title.toPlainText())  # what Return in the title's editor does
+    assert window.document.node("article").title == "Long read"
+    window.undo()
+    assert window.document.node("article").title == "Article"
+    assert canvas.item("article").name() == "Article"
+
+
+def test_a_wide_tree_opens_with_every_node_and_wire(window: MainWindow, tmp_path: Path) -> None:
+    from genarun_studio.core.formats import save_tree
+    from genarun_studio.core.tree import Node, Tree
+
+    root = Node(id="root", type="text", config={"prompt": "x"})
+    root.children = [
+        Node(id=f"c{i}", type="text", config={"prompt": "${root}"}) for i in range(300)
+    ]
+    path = tmp_path / "wide.genarun.json"
+    save_tree(Tree(id="wide", nodes=[root]), path)
+    assert window.open_path(path)
+    canvas = window.canvas
+    assert canvas is not None
+    assert len(canvas.item("root").output(0).connected_ports()) == 300
+    assert canvas.item("c299").input(0).connected_ports()[0].node() is canvas.item("root")
+    canvas.fit()
+    viewer = canvas.graph.viewer()
+    shown = viewer.mapToScene(viewer.viewport().rect()).boundingRect()
+    assert shown.contains(canvas.item("c0").view.sceneBoundingRect().center())
+    assert shown.contains(canvas.item("c299").view.sceneBoundingRect().center())

@@ -172,3 +172,51 @@ def test_unknown_run_and_clear(qtbot: QtBot, runs: Runs) -> None:
     assert detail.timeline_bars() == []
     assert detail.failures() == []
     assert not _detail(qtbot, None).show_run(runs.blog)
+
+
+def test_logs_tab_reads_logs_json_when_shown_and_filters(qtbot: QtBot, runs: Runs) -> None:
+    detail = _detail(qtbot, runs.index)
+    assert detail.show_run(runs.blog)
+    logs = detail.logs
+    assert logs.model.rowCount() == 0  # nothing read until the tab is shown
+    detail.show_logs()
+    assert logs.source == "logs.json"
+    keys = logs.visible_keys()
+    assert sorted(keys) == sorted(i["key"] for i in runs.index.instances(runs.blog))
+    assert logs.count_label.text() == "8 of 8"
+
+    logs.set_filter(node="hero")
+    assert len(logs.visible_keys()) == 3
+    assert all(k.endswith("hero") for k in logs.visible_keys())
+    hero = logs.visible_keys()[0]
+    assert logs.select_key(hero)
+    text = logs.detail.toPlainText()
+    assert hero in text
+    assert "prompt" in text
+    assert "Call 1" in text
+
+    logs.set_filter(node="article")
+    article = logs.visible_keys()[0]
+    logs.select_key(article)
+    assert "answer" in logs.detail.toPlainText()
+    entry = next(e for e in logs.model.entries if e.record["key"] == article)
+    word = max(entry.prompt.split(), key=len)
+    logs.set_filter(text=word.upper())  # the search is case-insensitive
+    assert article in logs.visible_keys()
+    logs.set_filter(text="no such text anywhere")
+    assert logs.visible_keys() == []
+
+
+def test_logs_of_a_failed_run_and_from_the_journal(qtbot: QtBot, runs: Runs) -> None:
+    detail = _detail(qtbot, runs.index)
+    detail.tabs.setCurrentWidget(detail.logs)
+    run = runs.index.run(runs.broken)
+    assert run is not None
+    (Path(run["run_dir"]) / "logs.json").unlink()  # a live or killed run has only its journal
+    assert detail.show_run(runs.broken)
+    assert detail.logs.source == "journal.jsonl"
+    detail.logs.set_filter(state="failed")
+    assert detail.logs.visible_keys() == ["broken"]
+    detail.logs.select_key("broken")
+    assert "Error" in detail.logs.detail.toPlainText()
+    assert "JSON" in detail.logs.detail.toPlainText()

@@ -1,0 +1,213 @@
+"""The "Answers needed" panel: the live run's question answered in the editor, the waiting
+badge on the node, images as thumbnails, refusals shown in the panel (no dialog)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6 import QtCore, QtWidgets
+
+from genarun_studio.core.formats import load_tree
+from genarun_studio.engine import Engine, RunOptions
+from genarun_studio.engine import events as ev
+from genarun_studio.human import RunInbox
+from genarun_studio.qt.main_window import MainWindow
+from genarun_studio.store import Project
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+@pytest.fixture
+def loop(qapp: QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    event_loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    yield event_loop
+    event_loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> MainWindow:
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(tmp_path / "project", settings=settings)
+    qtbot.addWidget(win)
+    win.ask_save = lambda name: QtWidgets.QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
+    win.ask_inputs = lambda last: {}  # type: ignore[method-assign]
+    win.show()
+    return win
+
+
+def until(loop: asyncio.AbstractEventLoop, predicate: Any, what: str) -> None:
+    async def wait() -> None:
+        deadline = loop.time() + 30
+        while not predicate():
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.01)
+
+    loop.run_until_complete(wait())
+
+
+def test_the_live_run_waits_and_is_answered_in_the_panel(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    window.open_path(EXAMPLES / "story-choice.genarun.json")
+    window.mock_box.setChecked(True)
+    window._start(window._options(), inputs={})
+    run = window.runner.run
+    assert run is not None
+    until(loop, lambda: run.status == "waiting", "the run to wait")
+    until(loop, lambda: window.answers.pending(), "the panel to list the question")
+    QtWidgets.QApplication.processEvents()
+    loop.run_until_complete(asyncio.sleep(0.2))  # the canvas repaints states 10 times a second
+
+    view = window.canvas.item("choice").view  # type: ignore[union-attr]
+    assert (view.status_state, view.status_text) == ("waiting", "waiting")
+    assert window.answers_dock.windowTitle() == "Answers needed (1)"
+    [pending] = window.answers.pending()
+    assert pending.live
+    assert "What does a leopard gecko named Pip do next?" in window.answers.question.text()
+    choices = window.answers._editor
+    assert isinstance(choices, QtWidgets.QListWidget)
+    assert choices.count() == 3
+    choices.setCurrentRow(2)
+    chosen = choices.item(2).text()
+    window.answers.submit_button.click()
+
+    summary = loop.run_until_complete(asyncio.wait_for(window.runner.wait(), 30))
+    assert summary is not None
+    assert summary.status == "finished"
+    assert run.instances["opening/paths/choice"].output == chosen
+    answer = RunInbox(run.folder.path).answer("opening/paths/choice")
+    assert answer is not None
+    assert answer.channel == "editor"
+    assert window.answers.pending() == []
+    assert window.answers_dock.windowTitle() == "Answers needed"
+
+
+def suspended(project: Path, tree: Any, **options: Any) -> str:
+    async def go() -> str:
+        waiting = asyncio.Event()
+        run = Engine(project=Project(project)).prepare(tree, options=RunOptions(**options))
+        run.subscribe(lambda event: waiting.set() if isinstance(event, ev.RunWaiting) else None)
+        run.start()
+        await asyncio.wait_for(waiting.wait(), 30)
+        run.human.suspend()
+        return (await run.wait()).run_id
+
+    return asyncio.run(go())
+
+
+def test_images_show_as_thumbnails_and_a_pick_is_recorded(qtbot: Any, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    tree = load_tree(EXAMPLES / "best-of-four.genarun.json")
+    run_id = suspended(project, tree, mock=True)
+    window = MainWindow(
+        project,
+        settings=QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat),
+    )
+    qtbot.addWidget(window)
+    panel = window.answers
+    [pending] = panel.pending()
+    assert (pending.run_id, pending.live) == (run_id, False)
+    images = panel._editor
+    assert isinstance(images, QtWidgets.QListWidget)
+    assert images.count() == 4
+    for n in range(4):
+        assert not images.item(n).icon().isNull()
+    images.setCurrentRow(3)
+    assert panel.submit()
+    answer = RunInbox(pending.run_dir).answer("candidates/best")
+    assert answer is not None
+    assert answer.value == pending.request.options[3]
+    assert panel.pending() == []
+
+
+def test_refusals_show_in_the_panel(qtbot: Any, tmp_path: Path) -> None:
+    from tests.engine.conftest import make_tree
+
+    project = tmp_path / "project"
+    tree = make_tree(
+        {
+            "id": "draft",
+            "type": "template",
+            "config": {"template": "the draft"},
+            "children": [
+                {
+                    "id": "ok",
+                    "type": "human",
+                    "config": {"kind": "approve", "question": "Publish?", "text": "${draft}"},
+                },
+                {
+                    "id": "note",
+                    "type": "human",
+                    "config": {"kind": "freeText", "question": "A note?", "max_length": 5},
+                },
+            ],
+        }
+    )
+    suspended(project, tree)
+    window = MainWindow(
+        project,
+        settings=QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat),
+    )
+    qtbot.addWidget(window)
+    panel = window.answers
+    assert [p.request.key for p in panel.pending()] == ["draft/ok", "draft/note"]
+    run_id = panel.pending()[0].run_id
+    panel.select(run_id, "draft/note")
+    assert panel.submit("far too long") is False
+    assert "at most 5" in panel.error.text()
+    panel.select(run_id, "draft/ok")
+    assert not panel.reject_button.isHidden()
+    panel.reject_button.click()
+    assert [p.request.key for p in panel.pending()] == ["draft/note"]
+    answer = RunInbox(panel.pending()[0].run_dir).answer("draft/ok")
+    assert answer is not None
+    assert answer.value == {"decision": "reject", "text": "the draft"}
+
+
+def test_the_panel_starts_and_stops_the_hook_server(qtbot: Any, tmp_path: Path) -> None:
+    window = MainWindow(
+        tmp_path / "project",
+        settings=QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat),
+    )
+    qtbot.addWidget(window)
+    panel = window.answers
+    panel.hooks_button.setChecked(True)
+    url = panel.hooks_url
+    assert url is not None
+    assert url.startswith("http://127.0.0.1:")
+    import httpx
+
+    response = httpx.get(f"{url}/runs/t/1/n/hook", timeout=10)
+    assert response.status_code == 404
+    window.close()  # closing the window stops the server
+    assert panel.hooks_url is None
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/runs/t/1/n/hook", timeout=10)
+
+
+def test_the_human_node_form_is_generated_from_its_config(qtbot: Any) -> None:
+    from genarun_studio.core.document import TreeDocument
+    from genarun_studio.qt.forms import NodeForm
+
+    doc = TreeDocument.open(EXAMPLES / "story-choice.genarun.json")
+    form = NodeForm(doc, "choice", sorted(doc.tree.models))
+    qtbot.addWidget(form)
+    form.show()
+    kind = form.field_widget("config.kind")
+    assert isinstance(kind, QtWidgets.QComboBox)
+    assert kind.currentText() == "multipleChoice"
+    assert {kind.itemText(n) for n in range(kind.count())} >= {"pickImage", "approve", "rating"}
+    options_from = form.field_widget("config.options_from")
+    assert isinstance(options_from, QtWidgets.QLineEdit)
+    assert options_from.text() == "paths"
+    options_from.setText("opening_paths")
+    form.flush()
+    assert doc.node("choice").config["options_from"] == "opening_paths"

@@ -1,0 +1,110 @@
+"""History actions in the editor window: delete runs (asked first, live run refused), compare."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6 import QtCore, QtWidgets
+
+from genarun_studio.engine import RunOptions
+from genarun_studio.providers.mock import MockProvider
+from genarun_studio.qt.compare import RunCompare
+from genarun_studio.qt.main_window import MainWindow
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+@pytest.fixture
+def loop(qapp: QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    event_loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    yield event_loop
+    event_loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> MainWindow:
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(tmp_path / "project", settings=settings)
+    qtbot.addWidget(win)
+    win.ask_save = lambda name: QtWidgets.QMessageBox.StandardButton.Discard  # type: ignore[method-assign]
+    win.ask_inputs = lambda last: {}  # type: ignore[method-assign]
+    win.resize(1400, 850)
+    win.show()
+    return win
+
+
+def _run(window: MainWindow, loop: asyncio.AbstractEventLoop, seed: int) -> Any:
+    window.seed_edit.setText(str(seed))
+    window._start(window._options(), inputs={})
+
+    async def wait() -> Any:
+        return await window.runner.wait()
+
+    return loop.run_until_complete(asyncio.wait_for(wait(), 60))
+
+
+def test_delete_asks_then_removes_folder_and_rows(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    window.open_path(EXAMPLES / "lizard-blog.genarun.json")
+    first, second = _run(window, loop, 1), _run(window, loop, 2)
+    index = window.runner.project.index
+    assert index is not None
+    window.history.select_runs([first.run_id, second.run_id])
+    assert window.history.selected_run_ids() == [second.run_id, first.run_id]
+    asked: list[list[str]] = []
+
+    def refuse(run_ids: list[str]) -> bool:
+        asked.append(run_ids)
+        return False
+
+    window.ask_delete = refuse  # type: ignore[method-assign]
+    assert window.delete_runs() == []
+    assert asked == [[second.run_id, first.run_id]]
+    assert Path(first.run_dir).is_dir()
+    window._on_history_run(first.run_id)
+    window.ask_delete = lambda run_ids: True  # type: ignore[method-assign]
+    assert window.delete_runs([first.run_id]) == [first.run_id]
+    assert not Path(first.run_dir).exists()
+    assert index.run(first.run_id) is None
+    assert index.instances(first.run_id) == []
+    assert [r["run_id"] for r in window.history.model.runs] == [second.run_id]
+    assert window.run_detail.run_id is None  # the detail of a deleted run is cleared
+
+
+def test_a_live_run_cannot_be_deleted(window: MainWindow, loop: asyncio.AbstractEventLoop) -> None:
+    window.open_path(EXAMPLES / "lizard-blog.genarun.json")
+    window.runner.engine.mock_provider = MockProvider(latency_s=0.2)
+    window.ask_delete = lambda run_ids: True  # type: ignore[method-assign]
+    run = window.runner.start(window.document.tree, {}, RunOptions(mock=True, seed=1))
+    assert window.delete_runs([run.id]) == []
+    assert "still going" in window.last_warning
+
+    async def wait() -> Any:
+        return await window.runner.wait()
+
+    summary = loop.run_until_complete(asyncio.wait_for(wait(), 60))
+    assert Path(summary.run_dir).is_dir()
+    assert window.delete_runs([run.id]) == [run.id]
+
+
+def test_compare_opens_on_the_two_selected_runs(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    window.open_path(EXAMPLES / "lizard-blog.genarun.json")
+    first, second = _run(window, loop, 1), _run(window, loop, 2)
+    window.history.select_runs([first.run_id, second.run_id])
+    dialog = window.compare_runs()
+    assert isinstance(dialog, RunCompare)
+    assert dialog.run_a.currentData() == second.run_id
+    assert dialog.run_b.currentData() == first.run_id
+    dialog.set_node("site")
+    assert dialog.comparisons[0].kind == "differ"
+    dialog.close()
