@@ -193,6 +193,8 @@ class Run:
             raise RunError("; ".join(f"node {nid!r}: {msg}" for nid, msg in waits))
         self._watched = watched_nodes(tree)
         """Node id → ids whose unfinished instances it waits for (``after:``)."""
+        self.after_waiting: set[str] = set()
+        """Keys of instances waiting for the nodes in their ``after:``."""
         self.human = HumanDesk(self)
         """Requests to people: ``run.human.answer(key, value, who=..., channel=...)``."""
 
@@ -622,7 +624,7 @@ class Run:
     def _after_settled(self, node_id: str) -> bool:
         watched = self._watched[node_id]
         return not any(
-            i.node_id in watched and i.state in ("pending", "queued", "running")
+            i.node_id in watched and i.state in ("pending", "queued", "running", "waiting")
             for i in self.instances.values()
         )
 
@@ -631,8 +633,13 @@ class Run:
         if self._after_settled(inst.node_id):
             return
         self.instance_log(inst, f"waiting for {', '.join(inst.node.after)}", "info")
-        async with self._wake:
-            await self._wake.wait_for(lambda: self._after_settled(inst.node_id))
+        self.after_waiting.add(inst.key)
+        self.human.check()  # if only people can move the run on now, it is waiting
+        try:
+            async with self._wake:
+                await self._wake.wait_for(lambda: self._after_settled(inst.node_id))
+        finally:
+            self.after_waiting.discard(inst.key)
 
     async def _index_output(self, inst: NodeInstance, output: Any) -> None:
         """Add the output to the project index the node names (``index_output``)."""

@@ -216,3 +216,28 @@ def test_after_and_index_output_are_node_fields_the_editor_can_set() -> None:
     doc.undo()
     doc.undo()
     assert (doc.tree.node("b").after, doc.tree.node("b").index_output) == ([], None)
+
+
+async def test_a_wait_for_a_question_makes_the_run_wait_for_people(tmp_path: Path) -> None:
+    from tests.engine.conftest import until
+
+    tree = make_tree(
+        text(
+            "story",
+            "Begin a story",
+            {
+                "id": "choice",
+                "type": "human",
+                "config": {"kind": "freeText", "question": "What happens next?"},
+            },
+        ),
+        text("summary", "Sum the story up", after=["choice"]),
+    )
+    run = _engine(tmp_path).start(tree, {}, RunOptions(mock=True))
+    await until(lambda: run.status == "waiting", "the run to wait for the answer")
+    assert run.instances["summary"].state == "queued"  # it waits for the question too
+    run.human.answer("story/choice", "the lizard sleeps")
+    summary = await run.wait()
+    assert summary.status == "finished"
+    answered = run.instances["story/choice"]
+    assert (run.instances["summary"].started_at or 0) >= (answered.ended_at or 0)
