@@ -20,6 +20,7 @@ import click
 
 from genarun_studio.cli_api import api
 from genarun_studio.cli_human import answer, hooks, requests
+from genarun_studio.cli_index import index
 from genarun_studio.cli_keys import keys
 from genarun_studio.cli_profiles import profiles
 from genarun_studio.errors import GenarunError, InputError, RunError, TreeError
@@ -495,6 +496,7 @@ def nodes(as_json: bool) -> None:
 
 
 cli.add_command(keys)
+cli.add_command(index)
 cli.add_command(answer)
 cli.add_command(requests)
 cli.add_command(hooks)

@@ -17,6 +17,7 @@ def test_engine_cli_and_nodes_import_no_qt_and_nothing_heavy() -> None:
         "import sys, json\n"
         "import genarun_studio.cli, genarun_studio.engine, genarun_studio.core.formats\n"
         "import genarun_studio.store, genarun_studio.providers.mock, genarun_nodes\n"
+        "import genarun_studio.rag, genarun_studio.cli_index, genarun_nodes.rag\n"
         "from genarun_studio.core.registry import default_registry\n"
         "default_registry()\n"
         "print(json.dumps(sorted(sys.modules)))\n"

@@ -395,7 +395,8 @@ class TreeDocument:
 
     def set_fields(self, node_id: str, **values: Any) -> None:
         """Set node fields (``title``, ``enabled``, ``output_key``, ``cache``, ``fan_out``,
-        ``on_error``, ``required_inputs``, ``id``); consecutive edits of one field merge."""
+        ``on_error``, ``required_inputs``, ``after``, ``index_output``, ``id``); consecutive
+        edits of one field merge."""
         node = self.node(node_id)
         allowed = {
             "title",
@@ -405,6 +406,8 @@ class TreeDocument:
             "fan_out",
             "on_error",
             "required_inputs",
+            "after",
+            "index_output",
             "id",
         }
         unknown = set(values) - allowed

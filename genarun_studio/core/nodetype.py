@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -66,6 +67,24 @@ class NodeContext(Protocol):
 
     @property
     def limits(self) -> RunLimits: ...
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def run_dir(self) -> Path:
+        """The run's folder (``assets/`` and the run files are inside)."""
+        ...
+
+    @property
+    def project_dir(self) -> Path:
+        """The project folder the run belongs to (its ``.genarun/indexes/`` are there)."""
+        ...
+
+    async def embed(self, texts: list[str], model: str) -> list[list[float]]:
+        """Embeddings from the ``embed`` profile's provider (the mock provider's are
+        deterministic fakes), retried on transient errors."""
+        ...
 
     def render(self, template: str) -> str:
         """Resolve ``${...}`` and ``[a | b]``; picks are seeded and recorded."""

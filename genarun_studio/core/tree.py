@@ -106,6 +106,11 @@ class Node(_Model):
     """When the output is an array, run the children once per item (the default)."""
     on_error: OnError | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    after: list[str] = Field(default_factory=list)
+    """Node ids this node waits for: its instances start only once every instance of those
+    nodes has ended (e.g. a retrieval that must see what another branch indexed)."""
+    index_output: str | None = Field(None, pattern=ID_PATTERN)
+    """Name of a project index to add each output of this node to, as it lands."""
     children: list[Node] = Field(default_factory=list)
     ui: dict[str, Any] = Field(default_factory=dict)
     """Editor-only data (position, colour, collapsed); the engine ignores it."""

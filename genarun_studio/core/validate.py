@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from genarun_studio.core import template as tpl
 from genarun_studio.core.jsonpath import pydantic_problems
+from genarun_studio.core.ordering import after_problems
 from genarun_studio.core.registry import Registry
 from genarun_studio.core.tree import Node, Tree
 from genarun_studio.errors import NodeTypeError, TemplateError
@@ -120,6 +121,11 @@ def check_tree(tree: Tree, registry: Registry) -> list[Problem]:
             (c, f"{path}.children[{i}]", child_visible, child_scope)
             for i, c in reversed(list(enumerate(node.children)))
         )
+    paths = node_paths(tree)
+    problems += [
+        Problem("error", f"{paths.get(nid, 'nodes')}.after", message, nid)
+        for nid, message in after_problems(tree)
+    ]
     return problems
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -51,6 +52,31 @@ class InstanceContext:
     @property
     def limits(self) -> RunLimits:
         return self._run.limits
+
+    @property
+    def run_id(self) -> str:
+        return self._run.id
+
+    @property
+    def run_dir(self) -> Path:
+        return self._run.folder.path
+
+    @property
+    def project_dir(self) -> Path:
+        return self._run.folder.path.parents[2]  # <project>/trees/<tree-id>/<run>
+
+    async def embed(self, texts: list[str], model: str) -> list[list[float]]:
+        base = self._run.tree.models.get("embed") or DEFAULT_PROFILES["embed"]
+        backend = self._run.providers.get(base.model_copy(update={"model": model}))
+        embed = getattr(backend, "embed", None)
+        if embed is None:
+            raise ProviderError(f"the {backend.name} provider cannot make embeddings")
+
+        async def once() -> list[list[float]]:
+            result: list[list[float]] = await embed(texts, model)
+            return result
+
+        return await call_with_retries(once, self.limits, self._on_retry)
 
     def render(self, template: str) -> str:
         return tpl.render(template, self._instance.context, self._rng, self._instance.picks)

@@ -209,6 +209,8 @@ class HumanDesk:
                 continue
             if inst.state == "queued" and inst.lane == "human":
                 continue  # behind the human lane's limit: it waits for an answer too
+            if inst.key in run.after_waiting:
+                continue  # waits (``after:``) for instances that wait for people
             return
         run.status = "waiting"
         run._write_run_json()

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from genarun_studio import __version__
 from genarun_studio.core.formats import dumps_tree
 from genarun_studio.core.nodetype import NodeType
+from genarun_studio.core.ordering import after_problems, watched_nodes
 from genarun_studio.core.outputs import build_output
 from genarun_studio.core.registry import Registry
 from genarun_studio.core.tree import Node, RunLimits, Tree
@@ -187,6 +188,13 @@ class Run:
         }
         self._configs: dict[str, Any] = {}
         self._selection = self._select()
+        waits = after_problems(tree)
+        if waits:
+            raise RunError("; ".join(f"node {nid!r}: {msg}" for nid, msg in waits))
+        self._watched = watched_nodes(tree)
+        """Node id → ids whose unfinished instances it waits for (``after:``)."""
+        self.after_waiting: set[str] = set()
+        """Keys of instances waiting for the nodes in their ``after:``."""
         self.human = HumanDesk(self)
         """Requests to people: ``run.human.answer(key, value, who=..., channel=...)``."""
 
@@ -456,6 +464,8 @@ class Run:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        if self._watched:
+            self._notify()  # an instance ended: a node waiting with ``after:`` may go
         if self._step_node is not None:
             self._step_done(self._step_node)
         if not task.cancelled() and task.exception() is not None:  # pragma: no cover - bug
@@ -509,6 +519,8 @@ class Run:
         self._emit(ev.InstanceQueued(run_id=self.id, key=inst.key, node_id=node.id, lane=inst.lane))
         try:
             await self._allowed(node.id)
+            if node.id in self._watched:
+                await self._wait_after(inst)
             node_type = self.registry.get(node.type)
             config = self._config(node, node_type)
             missing = [n for n in node.required_inputs if inst.context.get(n) in (None, "", [])]
@@ -531,6 +543,8 @@ class Run:
             if self._use_cache(node):
                 hit = self.cache.get(inst.signature)
                 if hit is not None and self._usable(hit):
+                    if node.index_output:
+                        await self._index_output(inst, hit.output)
                     self._reuse(inst, hit)
                     return
             if self._selection.get(node.id) == "ancestor":
@@ -553,6 +567,8 @@ class Run:
             finally:
                 semaphore.release()
             json.dumps(output)  # outputs must be JSON: fail here, not when writing files
+            if node.index_output:
+                await self._index_output(inst, output)
         except asyncio.CancelledError:
             inst.state = "stopped"
             inst.ended_at = time.time()
@@ -604,6 +620,32 @@ class Run:
             )
         )
         self._spawn_children(inst)
+
+    def _after_settled(self, node_id: str) -> bool:
+        watched = self._watched[node_id]
+        return not any(
+            i.node_id in watched and i.state in ("pending", "queued", "running", "waiting")
+            for i in self.instances.values()
+        )
+
+    async def _wait_after(self, inst: NodeInstance) -> None:
+        """Wait until no instance of the nodes in ``after:`` (or their ancestors) can run."""
+        if self._after_settled(inst.node_id):
+            return
+        self.instance_log(inst, f"waiting for {', '.join(inst.node.after)}", "info")
+        self.after_waiting.add(inst.key)
+        self.human.check()  # if only people can move the run on now, it is waiting
+        try:
+            async with self._wake:
+                await self._wake.wait_for(lambda: self._after_settled(inst.node_id))
+        finally:
+            self.after_waiting.discard(inst.key)
+
+    async def _index_output(self, inst: NodeInstance, output: Any) -> None:
+        """Add the output to the project index the node names (``index_output``)."""
+        from genarun_studio.rag.progressive import index_output
+
+        await index_output(InstanceContext(self, inst), inst.node, output)
 
     def _use_cache(self, node: Node) -> bool:
         if not node.cache or self.options.no_cache or node.id in self.options.force:

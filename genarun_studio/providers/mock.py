@@ -198,6 +198,12 @@ class MockProvider(Provider):
         data = await asyncio.to_thread(_render_placeholder, request.prompt, material, width, height)
         return ImageResponse(data=data, extension="png", usage=Usage(images=1), model=request.model)
 
+    async def embed(self, texts: list[str], model: str) -> list[list[float]]:
+        """Deterministic fake embeddings: words hashed into :data:`MOCK_EMBED_DIM` buckets
+        (a bag of words), so texts sharing words are near each other, with no model."""
+        await self._simulate(f"embed\x00{model}\x00{len(texts)}")
+        return [_hashed_bag(text) for text in texts]
+
     async def _simulate(self, key: str) -> None:
         if self.latency_s > 0:
             await asyncio.sleep(self.latency_s)
@@ -209,6 +215,19 @@ class MockProvider(Provider):
             raise ProviderError(
                 "mock provider: simulated transient failure", transient=True, status=503
             )
+
+
+MOCK_EMBED_DIM = 256
+
+
+def _hashed_bag(text: str) -> list[float]:
+    vector = [0.0] * MOCK_EMBED_DIM
+    for word in re.findall(r"\w+", text.lower()):
+        digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+        bucket = int.from_bytes(digest[:3], "big") % MOCK_EMBED_DIM
+        vector[bucket] += 1.0 if digest[3] & 1 else -1.0
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
 
 
 def _material(*parts: str) -> bytes:

@@ -1644,6 +1644,8 @@ _NODE_FIELDS = [
     "cache",
     "fan_out",
     "on_error",
+    "after",
+    "index_output",
 ]
 """The node fields the form edits (what ``TreeDocument.set_fields`` accepts), in order."""
 
@@ -1657,6 +1659,14 @@ _NODE_HINTS: dict[str, dict[str, Any]] = {
     "enabled": {"tip": "A disabled node is skipped with its whole subtree."},
     "cache": {"tip": "Reuse a finished result with the same inputs and config."},
     "required_inputs": {"tip": "Inputs this node needs (comma-separated names)."},
+    "after": {
+        "tip": "Node ids (comma-separated) whose instances must all end before this node "
+        "starts, e.g. a retrieval that must see what another branch indexed."
+    },
+    "index_output": {
+        "tip": "A project index to add each output of this node to, as it lands, so later "
+        "nodes can retrieve it."
+    },
     "on_error": {
         "null_label": "inherit",
         "tip": "When an instance fails: continue with its siblings, or stop the run. "
@@ -1818,7 +1828,9 @@ class NodeForm(_DocumentForm):
         value = editor.get()
         if value is UNSET:
             value = (
-                None if name == "output_key" else getattr(Node.model_fields[name], "default", None)
+                None
+                if name in ("output_key", "index_output")
+                else getattr(Node.model_fields[name], "default", None)
             )
         if name == "title" and value is None:
             value = ""

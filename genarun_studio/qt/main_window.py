@@ -165,6 +165,12 @@ class MainWindow(QtWidgets.QMainWindow):
             )
         )
         self.properties_dock.raise_()
+        from genarun_studio.qt.indexes import IndexBrowser
+
+        self.index_browser = IndexBrowser(self.runner.project.root)
+        self.indexes_dock = self._dock("Indexes", self.index_browser, bottom)
+        self.tabifyDockWidget(self.costs_dock, self.indexes_dock)
+        self.runner.runFinished.connect(lambda _summary: self.index_browser.refresh())
         self.log_dock.raise_()
         self.resizeDocks([self.properties_dock], [430], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.palette_dock], [210], QtCore.Qt.Orientation.Horizontal)
@@ -335,6 +341,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.run_detail_dock,
             self.assets_dock,
             self.costs_dock,
+            self.indexes_dock,
             self.palette_dock,
             self.properties_dock,
             self.inspector_dock,

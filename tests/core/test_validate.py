@@ -148,7 +148,7 @@ def test_unknown_type_lists_known_types_and_children_are_still_checked() -> None
     found = errors(t)
     assert [p for p, _ in found] == ["nodes[0].type", "nodes[0].children[0].config.template"]
     assert "unknown node type 'video'" in found[0][1]
-    assert "image, object, template, text, text-array" in found[0][1]
+    assert "image, object, rag-index, rag-query, template, text, text-array" in found[0][1]
 
 
 def test_an_empty_registry_knows_no_types() -> None:

@@ -133,7 +133,9 @@ def test_palette_filter_and_double_click(qtbot: Any) -> None:
     qtbot.waitExposed(palette)
 
     qtbot.keyClicks(palette.search, "ima")
-    assert palette.visible_type_ids() == ["image"]
+    # the retrieval nodes mention images in their descriptions
+    assert set(palette.visible_type_ids()) <= {"image", "rag-index", "rag-query"}
+    assert "image" in palette.visible_type_ids()
     assert palette.item_for("text").isHidden()
     assert not palette.item_for("image").isHidden()
 

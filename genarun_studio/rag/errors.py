@@ -1,0 +1,40 @@
+"""Errors of the retrieval layer.
+
+GenarunError
+└── RagError            an index or embedder problem (names the index, file or model)
+    └── MissingExtra    an optional dependency is not installed (names the pip command)
+"""
+
+from __future__ import annotations
+
+from genarun_studio.errors import GenarunError
+
+__all__ = ["MissingExtra", "RagError", "require"]
+
+
+class RagError(GenarunError):
+    """An index, document or embedder problem; the message names what is wrong."""
+
+
+class MissingExtra(RagError):
+    """A feature needs an optional extra that is not installed."""
+
+    def __init__(self, feature: str, extra: str, module: str) -> None:
+        self.extra = extra
+        self.module = module
+        super().__init__(
+            f"{feature} needs the {module!r} package, which is not installed: "
+            f"pip install 'genarun-studio[{extra}]'"
+        )
+
+
+def require(module: str, extra: str, feature: str) -> object:
+    """Import ``module`` or raise :class:`MissingExtra` naming the extra that brings it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if exc.name is not None and exc.name.split(".")[0] != module.split(".")[0]:
+            raise  # the package is there but broken: show the real cause
+        raise MissingExtra(feature, extra, module) from None

@@ -1,0 +1,169 @@
+"""``genarun index`` as a user runs it: add a folder of notes and of images, query, list,
+remove; errors are one sentence and exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from genarun_studio.cli import cli
+from tests.rag.conftest import minilm, tiny_clip, write_images
+
+__all__ = ["minilm", "tiny_clip"]  # fixtures used here
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "gecko.md").write_text("# Geckos\nLeopard geckos hunt crickets at night.")
+    (folder / "bread.txt").write_text("Knead the dough and bake the bread until golden.")
+    return folder
+
+
+def test_index_a_folder_then_query_list_and_remove(
+    tmp_path: Path, notes: Path, minilm: object
+) -> None:
+    project = str(tmp_path / "project")
+    code, out, _ = invoke("index", "add", "notes", str(notes), "--project", project)
+    assert code == 0
+    assert "notes: 2 chunk(s) added from 2 file(s)" in out
+
+    code, out, _ = invoke(
+        "index", "query", "notes", "what do lizards eat", "-k", "2", "--json", "--project", project
+    )
+    assert code == 0
+    hits = json.loads(out)
+    assert hits[0]["source"].endswith("notes/gecko.md")
+    assert set(hits[0]) >= {"score", "source", "text"}
+    assert hits[0]["score"] > hits[1]["score"]
+
+    code, out, _ = invoke("index", "query", "notes", "baking", "-k", "1", "--project", project)
+    assert code == 0
+    assert "bread.txt" in out
+    assert "Knead the dough" in out
+
+    code, out, _ = invoke("index", "list", "--json", "--project", project)
+    assert [(i["name"], i["count"], i["embedder"]) for i in json.loads(out)] == [
+        ("notes", 2, "minilm")
+    ]
+    code, out, _ = invoke("index", "remove", "notes", "--project", project)
+    assert (code, out.strip()) == (0, "removed index notes")
+    assert invoke("index", "list", "--json", "--project", project)[1].strip() == "[]"
+
+
+def test_index_a_folder_of_images_and_query_it(tmp_path: Path, tiny_clip: str) -> None:
+    project = str(tmp_path / "project")
+    write_images(tmp_path / "stills", ["red", "green", "blue"])
+    code, out, _ = invoke(
+        "index",
+        "add",
+        "stills",
+        str(tmp_path / "stills"),
+        "--model",
+        tiny_clip,
+        "--project",
+        project,
+    )
+    assert code == 0, out
+    code, out, _ = invoke("index", "query", "stills", "a sunset", "--json", "--project", project)
+    hits = json.loads(out)
+    assert len(hits) == 3
+    assert all(Path(h["asset"]).name in {"red.png", "green.jpg", "blue.png"} for h in hits)
+    assert all("text" not in h for h in hits)
+    code, out, _ = invoke(
+        "index",
+        "query",
+        "stills",
+        "--image",
+        str(tmp_path / "stills" / "red.png"),
+        "-k",
+        "1",
+        "--json",
+        "--project",
+        project,
+    )
+    assert Path(json.loads(out)[0]["asset"]).name == "red.png"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["index", "query", "missing", "x"], "no index 'missing'"),
+        (["index", "remove", "missing"], "no index 'missing'"),
+        (["index", "add", "../bad", "."], "index name '../bad' is not valid"),
+        (["index", "add", "n", "/no/such/folder"], "no such file or folder: /no/such/folder"),
+        (["index", "query", "n"], "give either a query TEXT or --image PATH"),
+    ],
+)
+def test_mistakes_are_one_sentence(tmp_path: Path, args: list[str], message: str) -> None:
+    code, _, err = invoke(*args, "--project", str(tmp_path))
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_the_installed_command_prints_no_progress_noise(tmp_path: Path, notes: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genarun_studio",
+            "index",
+            "add",
+            "n",
+            str(notes),
+            "--json",
+            "--project",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["added"] == 2
+    assert "Loading weights" not in result.stderr
+
+
+_WITHOUT = """
+import sys
+sys.modules[{module!r}] = None  # as if the extra were not installed
+from genarun_studio.cli import main
+sys.argv = ["genarun", *{args!r}]
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "extra", "model"),
+    [
+        ("faiss", "rag", "minilm"),
+        ("sentence_transformers", "rag", "st:some-model"),
+        ("open_clip", "clip", "clip"),
+    ],
+)
+def test_a_missing_extra_names_the_pip_install(
+    tmp_path: Path, notes: Path, module: str, extra: str, model: str
+) -> None:
+    args = ["index", "add", "n", str(notes), "--model", model, "--project", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT.format(module=module, args=args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"pip install 'genarun-studio[{extra}]'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / ".genarun" / "indexes" / "n").exists()

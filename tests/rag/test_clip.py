@@ -1,0 +1,78 @@
+"""CLIP code paths on a tiny randomly initialised open_clip model: shapes, persistence,
+text→image and image→text (random weights: no assertion on meaning)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genarun_studio.rag import Chunk, IndexStore, RagError, make_embedder
+from genarun_studio.rag.embedders import ClipEmbedder
+from tests.rag.conftest import TINY_CLIP_DIM, write_images
+
+
+async def test_texts_and_images_share_one_space(tiny_clip: str, tmp_path: Path) -> None:
+    embedder = make_embedder(tiny_clip)
+    assert isinstance(embedder, ClipEmbedder)
+    assert embedder.modalities == {"text", "image"}
+    images = write_images(tmp_path, ["red", "green", "blue"], size=(50, 20))
+    text_vectors = await embedder.embed_texts(["a red square", "a green one"])
+    image_vectors = await embedder.embed_images(images)
+    assert text_vectors.shape == (2, TINY_CLIP_DIM)
+    assert image_vectors.shape == (3, TINY_CLIP_DIM)
+    assert image_vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(image_vectors, axis=1), 1.0, rtol=1e-5)
+    # deterministic: the same model gives the same vector for the same image
+    np.testing.assert_allclose(
+        await embedder.embed_images(images[:1]), image_vectors[:1], rtol=1e-4, atol=1e-6
+    )
+
+
+async def test_an_image_index_persists_and_answers_both_ways(
+    tiny_clip: str, tmp_path: Path
+) -> None:
+    store = IndexStore(tmp_path)
+    images = write_images(tmp_path / "stills", ["red", "green", "blue", "white"])
+    report = await store.add_files("stills", [tmp_path / "stills"], model=tiny_clip)
+    assert (report.added, report.count) == (4, 4)
+    await store.add_chunks("stills", [Chunk(text="a caption about the sea", source="captions.txt")])
+
+    reopened = IndexStore(tmp_path)  # a fresh store reads everything from disk
+    info = reopened.info("stills")
+    assert (info.embedder, info.dim, info.count) == (tiny_clip, TINY_CLIP_DIM, 5)
+    assert info.modalities == ["image", "text"]
+
+    # text → image
+    hits = await reopened.query("stills", "the title of the video", k=3, kinds=("image",))
+    assert len(hits) == 3
+    assert all(h.asset is not None for h in hits)
+    assert {Path(h.asset or "").name for h in hits} <= {p.name for p in images}
+    assert hits[0].to_json()["asset"] == hits[0].asset
+
+    # image → image: an image is nearest to itself
+    same = await reopened.query("stills", image=images[2], k=1, kinds=("image",))
+    assert Path(same[0].asset or "").name == images[2].name
+    assert same[0].score == pytest.approx(1.0, abs=1e-4)
+
+    # image → text
+    texts = await reopened.query("stills", image=images[0], k=2, kinds=("text",))
+    assert [h.text for h in texts] == ["a caption about the sea"]
+    assert texts[0].to_json()["text"] == "a caption about the sea"
+
+
+async def test_a_text_index_refuses_images(tmp_path: Path, minilm: object, tiny_clip: str) -> None:
+    store = IndexStore(tmp_path)
+    await store.add_chunks("notes", [Chunk(text="hello", source="x")])
+    image = write_images(tmp_path, ["red"])[0]
+    with pytest.raises(RagError, match="cannot embed images"):
+        await store.query("notes", image=image)
+
+
+async def test_unknown_clip_models_and_unreachable_weights_are_named(tmp_path: Path) -> None:
+    image = write_images(tmp_path, ["red"])[0]
+    with pytest.raises(RagError, match="open_clip knows no model 'no-such-arch'"):
+        await make_embedder("clip:no-such-arch/random").embed_images([image])
+    with pytest.raises(RagError, match="could not load the CLIP weights"):
+        await make_embedder(f"clip:ViT-B-32/{tmp_path / 'missing.bin'}").embed_texts(["x"])
