@@ -57,3 +57,24 @@ def test_ruff_finds_nothing() -> None:
 def test_mypy_strict_finds_nothing() -> None:
     result = subprocess.run([str(BIN / "mypy")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_every_module_outside_qt_is_under_the_no_qt_contract() -> None:
+    """A new module (a CLI group, a package) must not slip past the Qt contract."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    [contract] = [
+        c
+        for c in config["tool"]["importlinter"]["contracts"]
+        if c["name"] == "Qt stays inside genarun_studio.qt"
+    ]
+    covered = set(contract["source_modules"])
+    package = ROOT / "genarun_studio"
+    modules = {
+        f"genarun_studio.{p.stem}"
+        for p in package.iterdir()
+        if (p.suffix == ".py" or (p / "__init__.py").is_file())
+        and p.stem not in ("__init__", "__main__", "qt")
+    }
+    assert modules - covered == set()
