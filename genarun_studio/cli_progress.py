@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -141,7 +142,10 @@ class Progress:
             highlight=False,
         )
         for key, error in self.failures[:10]:
-            self.console.print(f"  [red]failed[/] {key}: {error}", highlight=False)
+            # errors are free text ("pip install 'genarun-studio[rag]'", JSON): not markup
+            self.console.print(f"  [red]failed[/] {escape(key)}: {escape(error)}", highlight=False)
         if len(self.failures) > 10:
             self.console.print(f"  ... and {len(self.failures) - 10} more failures (logs.json)")
-        self.console.print(f"run folder: {summary.run_dir}", highlight=False, soft_wrap=True)
+        self.console.print(
+            f"run folder: {escape(str(summary.run_dir))}", highlight=False, soft_wrap=True
+        )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -179,7 +180,7 @@ def print_run(run: dict[str, Any], nodes: list[dict[str, Any]], assets: list[str
         f"  started {_when(run['started_at'])}  seed {run['seed']}",
         highlight=False,
     )
-    console.print(f"folder: {run['run_dir']}", highlight=False, soft_wrap=True)
+    console.print(f"folder: {escape(str(run['run_dir']))}", highlight=False, soft_wrap=True)
     table = Table()
     for name in (
         "node",

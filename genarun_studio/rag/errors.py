@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from genarun_studio.errors import GenarunError
 
-__all__ = ["MissingExtra", "RagError", "require"]
+__all__ = ["MissingExtra", "RagError", "require", "require_retrieval"]
 
 
 class RagError(GenarunError):
@@ -38,3 +38,11 @@ def require(module: str, extra: str, feature: str) -> object:
         if exc.name is not None and exc.name.split(".")[0] != module.split(".")[0]:
             raise  # the package is there but broken: show the real cause
         raise MissingExtra(feature, extra, module) from None
+
+
+def require_retrieval() -> None:
+    """Raise :class:`MissingExtra` unless the ``[rag]`` extra's index libraries are there:
+    checked before an index is touched, so a base install gets the pip command, not a
+    ``ModuleNotFoundError`` from deep inside."""
+    require("numpy", "rag", "Retrieval indexes")
+    require("faiss", "rag", "Retrieval indexes")

@@ -27,7 +27,7 @@ from typing import Any
 from genarun_studio.core.tree import ID_PATTERN
 from genarun_studio.rag.documents import IMAGE_SUFFIXES, Chunk, collect_files, read_chunks
 from genarun_studio.rag.embedders import Embedder, EmbedFunction, canonical_spec, make_embedder
-from genarun_studio.rag.errors import RagError
+from genarun_studio.rag.errors import RagError, require_retrieval
 from genarun_studio.rag.index import VectorIndex
 
 __all__ = ["AddReport", "Hit", "IndexInfo", "IndexStore", "entry_hash"]
@@ -147,6 +147,7 @@ class IndexStore:
         )
 
     def open(self, name: str) -> VectorIndex:
+        require_retrieval()
         path = self.path_of(name)
         if not (path / "manifest.json").is_file():
             known = ", ".join(self.names()) or "none yet"
@@ -163,6 +164,7 @@ class IndexStore:
     def open_or_create(self, name: str, model: str | None) -> VectorIndex:
         """The index ``name``; made with ``model`` (default MiniLM) when it does not exist.
         A ``model`` that differs from an existing index's is an error."""
+        require_retrieval()
         path = self.path_of(name)
         if (path / "manifest.json").is_file():
             index = VectorIndex.shared(path)

@@ -167,3 +167,24 @@ def test_a_missing_extra_names_the_pip_install(
     assert f"pip install 'genarun-studio[{extra}]'" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / ".genarun" / "indexes" / "n").exists()
+
+
+def test_a_run_without_the_rag_extra_says_which_pip_install_fixes_it(tmp_path: Path) -> None:
+    """A base install (no numpy, no faiss) running a retrieval tree: the node fails with the
+    pip command, printed as written (its ``[rag]`` is not taken for terminal markup)."""
+    from genarun_studio.resources import resource_path
+
+    tree = str(resource_path("examples", "research-notes.genarun.json"))
+    args = ["run", tree, "--mock", "--project", str(tmp_path), "-q"]
+    code = (
+        "import sys\nsys.modules['numpy'] = None\nsys.modules['faiss'] = None\n"
+        + _WITHOUT.split("\n", 3)[3].format(args=args)
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 3, result.stderr
+    shown = " ".join(result.stderr.split())  # the report goes to stderr, wrapped
+    assert "failed notes: Retrieval indexes needs the 'numpy' package" in shown
+    assert "pip install 'genarun-studio[rag]'" in shown
+    assert "ModuleNotFoundError" not in result.stdout + result.stderr
