@@ -430,9 +430,17 @@ class TreeDocument:
                     setattr(target, key, copy.deepcopy(value))
                 old = ids["now"]
                 ids["now"] = target.id
-                if old != target.id:  # first, so views move their item instead of remaking it
+                waiting = []
+                if old != target.id:  # nodes that wait for it (``after:``) follow the new id
+                    for other in self.tree.walk():
+                        if old in other.after:
+                            other.after = [target.id if a == old else a for a in other.after]
+                            waiting.append(other.id)
+                    # first, so views move their item instead of remaking it
                     self._emit(Change("renamed", old, (target.id,)))
                 self._emit(Change("edited", target.id, tuple(state)))
+                for other_id in waiting:
+                    self._emit(Change("edited", other_id, ("after",)))
 
             return run
 

@@ -81,6 +81,20 @@ def test_renaming_a_node_and_refusing_bad_ids(doc: TreeDocument) -> None:
     assert doc.node("hero").type == "image"
 
 
+def test_renaming_a_node_carries_the_after_lists_that_name_it(doc: TreeDocument) -> None:
+    doc.set_fields("hero", after=["article"])
+    changes: list[Change] = []
+    doc.subscribe(changes.append)
+    doc.set_fields("article", id="body")
+    assert doc.node("hero").after == ["body"]
+    assert Change("edited", "hero", ("after",)) in changes
+    assert not [p for p in doc.problems() if "after" in p.message]
+    doc.undo()
+    assert doc.node("hero").after == ["article"]
+    doc.redo()
+    assert doc.node("hero").after == ["body"]
+
+
 def test_save_round_trips_and_clears_dirty(doc: TreeDocument, tmp_path: Path) -> None:
     doc.set_ui("site", pos=[10, 20])
     doc.set_fields("article", title="Article body")
