@@ -372,6 +372,10 @@ class TreeCanvas(QtCore.QObject):
         self._problems: dict[str, tuple[str, str]] = {}
         viewer = self.graph.viewer()
         viewer._combined_rect = _combined_rect  # its own is quadratic (an item group)
+        # its tab-search menu (unused: we have our own quick-add) is a parentless top-level
+        # widget that would outlive the view; make it the view's, keeping its window flags
+        search = viewer._search_widget
+        search.setParent(viewer, search.windowFlags())
         # our document is the only source of wiring, undo and deletion
         viewer.connection_changed.disconnect()
         viewer.connection_changed.connect(self._on_wires_changed)
@@ -395,7 +399,9 @@ class TreeCanvas(QtCore.QObject):
         return self.graph.widget  # type: ignore[no-any-return]
 
     def close(self) -> None:
+        """Stop following the document; the window drops this canvas (and its view)."""
         self._unsubscribe()
+        self.deleteLater()
 
     def item(self, node_id: str) -> BaseNode:
         return self._items[node_id]

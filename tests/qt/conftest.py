@@ -50,3 +50,22 @@ def window(qtbot: Any, tmp_path: Path, loop: asyncio.AbstractEventLoop) -> MainW
     win.resize(1400, 850)
     win.show()
     return win
+
+
+@pytest.fixture(autouse=True)
+def _delete_closed_widgets() -> Iterator[None]:
+    """Delete the test's closed widgets in the test, not at an arbitrary later moment.
+
+    pytest-qt closes a test's widgets and calls ``deleteLater``, but ``processEvents`` never
+    runs deferred deletes: closed windows (with their timers, thread pools and scenes) would
+    live on until some later test spins a nested event loop, and die there.
+    """
+    yield
+    import gc
+
+    from PySide6 import QtCore, QtWidgets
+
+    if QtWidgets.QApplication.instance() is not None:
+        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+        gc.collect()
+        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
