@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.select and window.canvas is not None:
             window.canvas.select([args.select])
             (window.inspector_dock if args.run else window.properties_dock).raise_()
+        if window.runner.run is not None and window.runner.run.status == "waiting":
+            window.answers_dock.raise_()
         shown: QtWidgets.QWidget = window
         if args.view == "history":
             window.history.refresh()
@@ -197,7 +199,11 @@ def _run_for_screenshot(window: object, app: object, seed: int) -> asyncio.Abstr
     window._start(RunOptions(seed=seed, mock=True), inputs={})
 
     async def finish() -> None:
-        await window.runner.wait()
+        """Until the run ends, or waits for a person (the picture then shows the question)."""
+        run = window.runner.run
+        ended = asyncio.ensure_future(window.runner.wait())
+        while not ended.done() and not (run is not None and run.status == "waiting"):
+            await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)  # let the status timer paint the last states
 
     loop.run_until_complete(finish())
@@ -225,6 +231,11 @@ def _dark(app: object) -> None:
         (role.PlaceholderText, "#7d8590"),
     ):
         palette.setColor(r, QtGui.QColor(color))
+    # disabled controls (Run while a run goes, ...) must look disabled on the dark palette
+    disabled = QtGui.QPalette.ColorGroup.Disabled
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        palette.setColor(disabled, r, QtGui.QColor("#5c636b"))
+    palette.setColor(disabled, role.Button, QtGui.QColor("#22272e"))
     app.setPalette(palette)
 
 

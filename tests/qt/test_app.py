@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from PySide6 import QtGui
 
@@ -138,3 +140,44 @@ def test_screenshots_of_logs_costs_and_a_comparison(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "compare:RUN_A,RUN_B,NODE" in bad.stderr
+
+
+def test_the_dark_palette_shows_disabled_controls_as_disabled(qapp: Any) -> None:
+    from PySide6 import QtGui
+
+    from genarun_studio.qt.app import _dark
+
+    before = qapp.palette()
+    try:
+        _dark(qapp)
+        palette = qapp.palette()
+        group, role = QtGui.QPalette.ColorGroup, QtGui.QPalette.ColorRole
+        for r in (role.ButtonText, role.Text, role.WindowText):
+            assert palette.color(group.Disabled, r) != palette.color(group.Active, r)
+    finally:
+        qapp.setPalette(before)
+
+
+def test_a_screenshot_of_a_run_waiting_for_a_person_shows_the_question(tmp_path: Path) -> None:
+    out = tmp_path / "answers.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genarun_studio.qt.app",
+            str(EXAMPLES / "story-choice.genarun.json"),
+            "--project",
+            str(tmp_path / "p"),
+            "--run",
+            "--screenshot",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 10_000
+    [run_dir] = (tmp_path / "p" / "trees" / "story-choice").glob("2*")
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "waiting"
