@@ -200,10 +200,16 @@ def _run_for_screenshot(window: object, app: object, seed: int) -> asyncio.Abstr
 
     async def finish() -> None:
         """Until the run ends, or waits for a person (the picture then shows the question)."""
+        from genarun_studio.engine import events as ev
+
         run = window.runner.run
+        stop = asyncio.Event()
+        if run is not None:
+            run.subscribe(lambda e: stop.set() if isinstance(e, ev.RunWaiting) else None)
         ended = asyncio.ensure_future(window.runner.wait())
-        while not ended.done() and not (run is not None and run.status == "waiting"):
-            await asyncio.sleep(0.05)
+        ended.add_done_callback(lambda _f: stop.set())
+        if run is None or run.status != "waiting":
+            await stop.wait()
         await asyncio.sleep(0.3)  # let the status timer paint the last states
 
     loop.run_until_complete(finish())

@@ -22,7 +22,7 @@ from genarun_studio.engine import events as ev
 from genarun_studio.errors import GenarunError, TreeError
 from genarun_studio.profiles import ProfilesError, load_profiles, profile_names
 from genarun_studio.qt.canvas import TreeCanvas
-from genarun_studio.qt.runner import RunController, node_summary
+from genarun_studio.qt.runner import RunController, node_summaries
 
 __all__ = ["MainWindow"]
 
@@ -872,8 +872,7 @@ class MainWindow(QtWidgets.QMainWindow):
         run = self.runner.run
         if run is None or self.canvas is None:
             return
-        for node_id in node_ids:
-            state, text, image = node_summary(run, node_id)
+        for node_id, (state, text, image) in node_summaries(run, node_ids).items():
             self.canvas.show_status(node_id, state, text, image)
         selected = self.canvas.selected_ids()
         if len(selected) == 1 and selected[0] in node_ids:

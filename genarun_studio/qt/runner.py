@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +17,32 @@ from PySide6 import QtCore
 from genarun_studio.core.tree import Tree
 from genarun_studio.engine import Engine, Run, RunOptions, RunSummary
 from genarun_studio.engine import events as ev
+from genarun_studio.engine.instance import NodeInstance
 from genarun_studio.profiles import load_profiles
 from genarun_studio.store import Project
 
-__all__ = ["RunController", "node_summary"]
+__all__ = ["RunController", "node_summaries", "node_summary"]
+
+
+def node_summaries(
+    run: Run, node_ids: Iterable[str]
+) -> dict[str, tuple[str | None, str, Path | None]]:
+    """:func:`node_summary` of several nodes with one pass over the run's instances (a big
+    run has tens of thousands, and the status of hundreds of nodes changes per tick)."""
+    wanted = set(node_ids)
+    by_node: dict[str, list[NodeInstance]] = {n: [] for n in wanted}
+    for inst in run.instances.values():
+        if inst.node_id in wanted:
+            by_node[inst.node_id].append(inst)
+    return {n: _summary(run, instances) for n, instances in by_node.items()}
 
 
 def node_summary(run: Run, node_id: str) -> tuple[str | None, str, Path | None]:
     """A node's state across its instances: (state, ``done 7/10``-style text, last image)."""
-    instances = [i for i in run.instances.values() if i.node_id == node_id]
+    return node_summaries(run, [node_id])[node_id]
+
+
+def _summary(run: Run, instances: list[NodeInstance]) -> tuple[str | None, str, Path | None]:
     if not instances:
         return None, "", None
     counts = Counter(i.state for i in instances)
