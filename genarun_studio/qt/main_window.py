@@ -545,7 +545,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def rerun_history(self, run_id: str | None = None, *, failed_only: bool = False) -> None:
         """Run a past run again from its own snapshot (``tree.json``), inputs and seed;
-        with ``failed_only``, only the nodes that failed (their ancestors from the cache)."""
+        with ``failed_only``, only the nodes that failed and the subtrees their failure
+        skipped (their ancestors from the cache)."""
         from genarun_studio.core.formats import loads_tree
 
         run_id = run_id or self.history.selected_run_id()
@@ -569,7 +570,13 @@ class MainWindow(QtWidgets.QMainWindow):
             if not targets:
                 self.statusBar().showMessage(f"{run_id} has no failed nodes", 4000)
                 return
-        options = RunOptions(seed=meta.get("seed"), mock=bool(meta.get("mock")), targets=targets)
+        # a failed node skipped its subtree: that runs too (what finished comes from the cache)
+        options = RunOptions(
+            seed=meta.get("seed"),
+            mock=bool(meta.get("mock")),
+            targets=targets,
+            with_children=bool(targets),
+        )
         if self.runner.busy:
             self.statusBar().showMessage("A run is already going", 3000)
             return
