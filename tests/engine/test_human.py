@@ -92,6 +92,24 @@ async def test_a_run_waits_for_an_answer_given_in_process(
     assert "ana" in json.dumps([i["logs"] for i in logs["instances"]])
 
 
+async def test_a_waiting_run_counts_its_instances_in_run_json_and_the_index(
+    engine: Engine,
+) -> None:
+    """A run killed while waiting keeps its last run.json: the history must not show it as a
+    run of no instances."""
+    run = engine.start(STORY)
+    await until(lambda: run.status == "waiting", "the run to wait")
+    meta = json.loads((run.folder.path / "run.json").read_text())
+    assert meta["instances"] == {"done": 2, "waiting": 1}
+    index = engine.project.index
+    assert index is not None
+    row = index.run(run.id)
+    assert row is not None
+    assert (row["status"], row["total"], row["done"]) == ("waiting", 3, 2)
+    run.human.answer("story/choice", "take a nap")
+    assert (await run.wait()).status == "finished"
+
+
 async def test_an_answer_written_by_another_process_reaches_the_live_run(engine: Engine) -> None:
     run = engine.start(STORY)
     await until(lambda: run.status == "waiting", "the run to wait")
