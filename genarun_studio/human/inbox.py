@@ -39,8 +39,16 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _stem(key: str) -> str:
-    stem = re.sub(r"\[(\d+)\]", r"-\1", key).replace("/", "_")
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)
+    """A file name for an instance key, one per key: ``opening/paths[2]/choice`` →
+    ``opening.paths~2.choice``. Node ids never hold ``.`` or ``~``, so two keys never share
+    a stem (``a/b_c`` and ``a_b/c`` did, when ``/`` became ``_``: one answer served both)."""
+    stem = re.sub(r"\[(\d+)\]", r"~\1", key).replace("/", ".")
+    if re.search(r"[^A-Za-z0-9_~.-]", stem):  # not an engine key: keep it safe and unique
+        stem = (
+            re.sub(r"[^A-Za-z0-9_~.-]", "_", stem)
+            + "_"
+            + hashlib.sha256(key.encode()).hexdigest()[:16]
+        )
     if len(stem) > 100:
         stem = stem[:80] + "_" + hashlib.sha256(key.encode()).hexdigest()[:16]
     return stem

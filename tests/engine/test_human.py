@@ -183,6 +183,33 @@ async def test_many_waiting_instances_of_one_fan_out(engine: Engine) -> None:
     ]
 
 
+async def test_instances_whose_keys_look_alike_keep_their_own_questions(engine: Engine) -> None:
+    """``a/b_c`` and ``a_b/c`` (or ``m[0]/q_r`` and ``m-0_q/r``) are different instances:
+    each keeps its own request and answer file."""
+    tree = make_tree(
+        values("a", "x", human("b_c", "freeText", "first?")),
+        values("a_b", "y", human("c", "freeText", "second?")),
+        values("m", ["z"], human("q_r", "freeText", "third?")),
+        values("m-0_q", "w", human("r", "freeText", "fourth?")),
+    )
+    run = engine.start(tree)
+    await until(lambda: run.status == "waiting", "the run to wait")
+    asked = {r.key: r.question for r in run.human.open_requests()}
+    assert asked == {
+        "a/b_c": "first?",
+        "a_b/c": "second?",
+        "m[0]/q_r": "third?",
+        "m-0_q/r": "fourth?",
+    }
+    for key in asked:
+        run.human.answer(key, f"answer to {key}")
+    summary = await run.wait()
+    assert summary.status == "finished"
+    assert {key: run.instances[key].output for key in asked} == {
+        key: f"answer to {key}" for key in asked
+    }
+
+
 async def test_timeout_takes_the_default_answer(engine: Engine) -> None:
     tree = make_tree(
         human("q", "freeText", "Anything to add?", timeout_s=0.05, default="nothing"),
