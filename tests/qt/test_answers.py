@@ -41,10 +41,9 @@ def test_the_live_run_waits_and_is_answered_in_the_panel(
     assert run is not None
     until(loop, lambda: run.status == "waiting", "the run to wait")
     until(loop, lambda: window.answers.pending(), "the panel to list the question")
-    QtWidgets.QApplication.processEvents()
-    loop.run_until_complete(asyncio.sleep(0.2))  # the canvas repaints states 10 times a second
-
     view = window.canvas.item("choice").view  # type: ignore[union-attr]
+    # the canvas repaints states 10 times a second: wait for it, not for a fixed time
+    until(loop, lambda: view.status_state == "waiting", "the waiting badge on the node")
     assert (view.status_state, view.status_text) == ("waiting", "waiting")
     assert window.answers_dock.windowTitle() == "Answers needed (1)"
     [pending] = window.answers.pending()
