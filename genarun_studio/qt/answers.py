@@ -46,6 +46,8 @@ class AnswersPanel(QtWidgets.QWidget):
     """How many questions are open (the dock shows it in its title)."""
     attention = QtCore.Signal()
     """The live run waits for a person: show the panel."""
+    resumeRequested = QtCore.Signal(str)
+    """Resume this run (one that ended waiting): the main window runs it."""
 
     def __init__(self, runner: RunController, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,10 +75,20 @@ class AnswersPanel(QtWidgets.QWidget):
         self.accept_button.clicked.connect(lambda: self.submit({"decision": "accept"}))
         self.reject_button = QtWidgets.QPushButton("Reject")
         self.reject_button.clicked.connect(lambda: self.submit({"decision": "reject"}))
+        self.note = QtWidgets.QLabel()
+        self.note.setWordWrap(True)
+        self.resume_button = QtWidgets.QPushButton("Resume run")
+        self.resume_button.setToolTip(
+            "Go on with this run (it ended waiting): what finished is kept, the answers given "
+            "since are used, and questions still open are asked again"
+        )
+        self.resume_button.clicked.connect(self._resume)
+        self.resume_button.hide()
         buttons = QtWidgets.QHBoxLayout()
         for button in (self.accept_button, self.reject_button, self.submit_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.resume_button)
 
         detail = QtWidgets.QWidget()
         form = QtWidgets.QVBoxLayout(detail)
@@ -84,6 +96,7 @@ class AnswersPanel(QtWidgets.QWidget):
         form.addWidget(self.where)
         form.addLayout(self.holder, 1)
         form.addWidget(self.error)
+        form.addWidget(self.note)
         form.addLayout(buttons)
 
         self.refresh_button = QtWidgets.QPushButton("Refresh")
@@ -179,6 +192,7 @@ class AnswersPanel(QtWidgets.QWidget):
     def _show(self, item: PendingAnswer | None) -> None:
         self._current = item
         self.error.clear()
+        self.note.clear()
         if self._editor is not None:
             self.holder.removeWidget(self._editor)
             self._editor.deleteLater()
@@ -188,13 +202,16 @@ class AnswersPanel(QtWidgets.QWidget):
         self.reject_button.setVisible(approve)
         self.submit_button.setText("Submit edit" if approve else "Answer")
         self.submit_button.setEnabled(item is not None)
+        self.resume_button.hide()
         if item is None:
             self.question.setText("No question waits for an answer.")
             self.where.clear()
             return
         request = item.request
         self.question.setText(request.question)
-        state = "running now" if item.live else "resume it after answering"
+        self.resume_button.setVisible(not item.live)
+        self.resume_button.setEnabled(not self.runner.busy)
+        state = "running now" if item.live else "answer, then Resume run"
         self.where.setText(f"{item.run_id} · {request.key} · {state}")
         self._editor = self._make_editor(item)
         self.holder.addWidget(self._editor)
@@ -273,7 +290,25 @@ class AnswersPanel(QtWidgets.QWidget):
             return False
         self._current = None
         self.refresh()
+        if not item.live and not self.runner.busy:
+            still = sum(p.run_id == item.run_id for p in self._pending)
+            self._answered_run = item.run_id
+            self.resume_button.setVisible(True)
+            self.resume_button.setEnabled(True)
+            self.note.setText(
+                f"Answered. {item.run_id} still asks {still} more."
+                if still
+                else f"Answered. Resume run goes on with {item.run_id}."
+            )
         return True
+
+    _answered_run: str | None = None
+
+    def _resume(self) -> None:
+        """Resume the selected question's run (or the run just answered)."""
+        run_id = self._current.run_id if self._current is not None else self._answered_run
+        if run_id:
+            self.resumeRequested.emit(run_id)
 
     # -- webhooks ---------------------------------------------------------------------------
 

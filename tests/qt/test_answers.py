@@ -105,6 +105,40 @@ def test_images_show_as_thumbnails_and_a_pick_is_recorded(qtbot: Any, tmp_path: 
     assert panel.pending() == []
 
 
+def test_a_run_that_ended_waiting_is_answered_and_resumed_in_the_editor(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    """The whole editor channel without a terminal: a run of an earlier session that ended
+    waiting is answered in the panel, and Resume run finishes it in its own folder."""
+    tree = load_tree(EXAMPLES / "story-choice.genarun.json")
+    run_id = suspended(window.runner.project.root, tree, mock=True)
+    asyncio.set_event_loop(loop)  # asyncio.run (the earlier session) unset the editor's loop
+    panel = window.answers
+    panel.refresh()
+    [pending] = panel.pending()
+    assert (pending.run_id, pending.live) == (run_id, False)
+    assert not panel.resume_button.isHidden()
+    choices = panel._editor
+    assert isinstance(choices, QtWidgets.QListWidget)
+    choices.setCurrentRow(1)
+    chosen = choices.item(1).text()
+    assert panel.submit()
+    assert panel.pending() == []
+    assert f"Resume run goes on with {run_id}" in panel.note.text()
+    panel.resume_button.click()
+    run = window.runner.run
+    assert run is not None
+    assert run.id == run_id  # the same run, in its own folder, not a new one
+    summary = loop.run_until_complete(asyncio.wait_for(window.runner.wait(), 30))
+    assert summary is not None
+    assert summary.status == "finished"
+    assert run.instances["opening/paths/choice"].output == chosen
+    assert "opening/paths/choice/chapter" in run.instances
+    # an unknown run is refused with a message, nothing starts
+    assert window.continue_history("story-choice/1999-01-01_00-00-00") is False
+    assert "Cannot resume" in window.last_warning
+
+
 def test_refusals_show_in_the_panel(qtbot: Any, tmp_path: Path) -> None:
     from tests.engine.conftest import make_tree
 
