@@ -54,15 +54,27 @@ def _user() -> str:
         return "someone"
 
 
-def parse_value(request: HumanRequest, raw: str) -> Any:
-    """A typed value from what a person typed: ``2`` is the 2nd option of a choice, a
-    rating is a number, ``accept``/``reject`` or JSON for an approval, text is text."""
+def parse_value(request: HumanRequest, raw: str, run_dir: Path | None = None) -> Any:
+    """A typed value from what a person typed: ``2`` is the 2nd option of a choice (an
+    image may also be given by the full path the prompt shows, under ``run_dir``), a rating
+    is a number, ``accept``/``reject`` or JSON for an approval, text is text."""
+    from genarun_studio.human.request import AnswerInvalid
+
     text = raw.strip()
     if request.kind in ("multipleChoice", "pickImage"):
         if raw in request.options:
             return raw
-        if text.isdigit() and 1 <= int(text) <= len(request.options):
+        if text.isdigit() and text not in request.options:
+            if not 1 <= int(text) <= len(request.options):
+                raise AnswerInvalid(
+                    f"there is no option {text}: give a number from 1 to "
+                    f"{len(request.options)}, or the option itself"
+                )
             return request.options[int(text) - 1]
+        if request.kind == "pickImage" and run_dir is not None:
+            for option in request.options:
+                if text == str(run_dir / option):
+                    return option
         return raw
     if request.kind == "rating":
         try:
@@ -167,7 +179,10 @@ async def _ask_in_terminal(run: Run, progress: Any) -> None:
                     break
                 try:
                     run.human.answer(
-                        request.key, parse_value(request, line), who=_user(), channel="cli"
+                        request.key,
+                        parse_value(request, line, run.folder.path),
+                        who=_user(),
+                        channel="cli",
                     )
                 except AnswerInvalid as exc:
                     click.echo(f"  {exc}", err=True)
@@ -217,7 +232,12 @@ def answer(
         keys = ", ".join(r.key for r in inbox.open_requests()[:10]) or "none"
         _fail(f"run {run_id} has no question for {instance_key!r} (open: {keys})")
     try:
-        inbox.submit(instance_key, parse_value(request, value), who=who or _user(), channel="cli")
+        inbox.submit(
+            instance_key,
+            parse_value(request, value, folder.path),
+            who=who or _user(),
+            channel="cli",
+        )
     except HumanError as exc:
         _fail(str(exc), 3 if "already answered" in str(exc) else 2)
     try:

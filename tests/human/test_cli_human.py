@@ -17,7 +17,7 @@ import pytest
 from genarun_studio.cli_human import attach, parse_value
 from genarun_studio.cli_progress import Progress
 from genarun_studio.engine import Engine
-from genarun_studio.human import HumanRequest, RunInbox
+from genarun_studio.human import AnswerInvalid, HumanRequest, RunInbox
 from genarun_studio.store import Project
 from tests.engine.conftest import make_tree
 
@@ -63,7 +63,7 @@ def test_run_waits_exits_4_then_answer_and_resume_finish(tmp_path: Path) -> None
 
     bad = genarun("answer", run_id, KEY, "9", "--project", project)
     assert bad.returncode == 2
-    assert "must be one option of" in bad.stderr
+    assert "no option 9: give a number from 1 to 3" in bad.stderr
     unknown = genarun("answer", run_id, "opening/nothing", "1", "--project", project)
     assert unknown.returncode == 2
     assert KEY in unknown.stderr  # it names the open questions
@@ -227,6 +227,14 @@ def test_parse_value_reads_what_people_type() -> None:
     choice = req(kind="multipleChoice", question="?", options=["red", "blue"])
     assert parse_value(choice, "2") == "blue"
     assert parse_value(choice, "red") == "red"
+    with pytest.raises(AnswerInvalid, match="no option 7: give a number from 1 to 2"):
+        parse_value(choice, "7")
+    years = req(kind="multipleChoice", question="?", options=["1999", "2024"])
+    assert parse_value(years, "2024") == "2024"  # an option that is a number is itself
+    images = req(kind="pickImage", question="?", options=["assets/a.png", "assets/b.png"])
+    run_dir = Path("/p/trees/t/1")
+    assert parse_value(images, "/p/trees/t/1/assets/b.png", run_dir) == "assets/b.png"
+    assert parse_value(images, "1", run_dir) == "assets/a.png"
     assert parse_value(req(kind="rating", question="?"), " 4 ") == 4
     assert parse_value(req(kind="freeText", question="?"), "42") == "42"
     approve = req(kind="approve", question="?", text="t")
