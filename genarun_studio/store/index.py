@@ -134,6 +134,13 @@ class RunIndex:
     def version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
+    def data_version(self) -> int:
+        """A number that changes when another connection — another process: ``genarun
+        run``, ``resume``, the hook server's runs — commits to the index (SQLite's
+        ``PRAGMA data_version``; this connection's own writes leave it as it is)."""
+        with self._lock:
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
     def _migrate(self) -> None:
         with self._lock:
             current = self.version
