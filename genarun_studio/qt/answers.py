@@ -11,6 +11,7 @@ that does not fit, a question answered meanwhile) show in the panel, never in a 
 from __future__ import annotations
 
 import getpass
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,15 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from genarun_studio.engine import events as ev
+from genarun_studio.errors import GenarunError
 from genarun_studio.human import HumanError, HumanRequest, RunInbox, open_requests
 from genarun_studio.qt.runner import RunController
 
 __all__ = ["AnswersPanel", "PendingAnswer"]
 
 THUMB = 160
+EXTERNAL_POLL_MS = 2000
+"""How often the panel checks whether another process wrote to the project's index."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,29 @@ class AnswersPanel(QtWidgets.QWidget):
 
         runner.engineEvent.connect(self._on_event)
         runner.runFinished.connect(lambda _summary: self.refresh())
+        # questions of other processes (a terminal's run that exited 4, `genarun answer`)
+        # show up by themselves: their runs write the index, whose data version moves
+        self._seen_version: int | None = None
+        self._external_timer = QtCore.QTimer(self)
+        self._external_timer.setInterval(EXTERNAL_POLL_MS)
+        self._external_timer.timeout.connect(self.check_external)
+        self._external_timer.start()
         self.refresh()
+
+    def check_external(self) -> bool:
+        """Refresh when another process wrote to the project's index since the last look."""
+        version = self._data_version()
+        if version is None or version == self._seen_version:
+            return False
+        self.refresh()
+        return True
+
+    def _data_version(self) -> int | None:
+        try:
+            index = self.runner.project.index
+            return index.data_version() if index is not None else None
+        except (GenarunError, sqlite3.Error):
+            return None
 
     # -- the list ---------------------------------------------------------------------------
 
@@ -140,6 +166,7 @@ class AnswersPanel(QtWidgets.QWidget):
     def refresh(self) -> None:
         """Gather the open questions again, keeping the selection where it can."""
         keep = (self._current.run_id, self._current.request.key) if self._current else None
+        self._seen_version = self._data_version()
         found: list[PendingAnswer] = []
         run = self.runner.run
         live_id = run.id if run is not None and self.runner.busy else None

@@ -222,3 +222,20 @@ def test_the_human_node_form_is_generated_from_its_config(qtbot: Any) -> None:
     options_from.setText("opening_paths")
     form.flush()
     assert doc.node("choice").config["options_from"] == "opening_paths"
+
+
+def test_questions_of_another_process_show_up_by_themselves(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    """A terminal's run that exits waiting writes the index through its own connection: the
+    panel (and its dock's count) picks the question up with no Refresh click."""
+    assert window.answers._external_timer.isActive()
+    assert window.answers.check_external() is False
+    tree = load_tree(EXAMPLES / "story-choice.genarun.json")
+    run_id = suspended(window.runner.project.root, tree, mock=True)  # its own Project
+    asyncio.set_event_loop(loop)
+    assert window.answers.pending() == []
+    assert window.answers.check_external() is True
+    assert [p.run_id for p in window.answers.pending()] == [run_id]
+    assert window.answers_dock.windowTitle() == "Answers needed (1)"
+    assert window.answers.check_external() is False
