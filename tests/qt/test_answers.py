@@ -46,6 +46,8 @@ def test_the_live_run_waits_and_is_answered_in_the_panel(
     until(loop, lambda: view.status_state == "waiting", "the waiting badge on the node")
     assert (view.status_state, view.status_text) == ("waiting", "waiting")
     assert window.answers_dock.windowTitle() == "Answers needed (1)"
+    assert not window.act_run.isEnabled()  # the run still goes: it waits for a person
+    assert window.act_stop.isEnabled()
     [pending] = window.answers.pending()
     assert pending.live
     assert "What does a leopard gecko named Pip do next?" in window.answers.question.text()
