@@ -11,6 +11,7 @@ that does not fit, a question answered meanwhile) show in the panel, never in a 
 from __future__ import annotations
 
 import getpass
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,9 +114,17 @@ class AnswersPanel(QtWidgets.QWidget):
         self.hooks_label.setTextInteractionFlags(
             QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
         )
+        self.copy_hook_button = QtWidgets.QPushButton("Copy webhook call")
+        self.copy_hook_button.setToolTip(
+            "Copy a curl command that answers the selected question over HTTP, with its "
+            "run's token: give it only to who may answer"
+        )
+        self.copy_hook_button.clicked.connect(lambda: self.copy_hook_call())
+        self.copy_hook_button.setEnabled(False)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.refresh_button)
         top.addWidget(self.hooks_button)
+        top.addWidget(self.copy_hook_button)
         top.addStretch(1)
 
         # a narrow dock: the list above the selected question, nothing forces a width
@@ -218,6 +227,7 @@ class AnswersPanel(QtWidgets.QWidget):
 
     def _show(self, item: PendingAnswer | None) -> None:
         self._current = item
+        self.copy_hook_button.setEnabled(self._hooks is not None and item is not None)
         self.error.clear()
         self.note.clear()
         if self._editor is not None:
@@ -339,6 +349,36 @@ class AnswersPanel(QtWidgets.QWidget):
 
     # -- webhooks ---------------------------------------------------------------------------
 
+    def copy_hook_call(self) -> str | None:
+        """Put on the clipboard a curl command answering the selected question through the
+        panel's hook server (with the run's token: the user hands it on deliberately)."""
+        from urllib.parse import quote
+
+        item = self._current
+        if item is None or self._hooks is None:
+            return None
+        request = item.request
+        url = (
+            f"{self._hooks.url}/runs/{item.run_id}/{quote(request.node_id)}/hook"
+            f"?key={quote(request.key, safe='')}"
+        )
+        token = RunInbox(item.run_dir).token()
+        example: Any = request.options[0] if request.options else "…"
+        if request.kind == "rating":
+            example = request.min
+        elif request.kind == "approve":
+            example = {"decision": "accept"}
+        body = json.dumps({"answer": example, "who": "…"}, ensure_ascii=False)
+        command = (
+            f"curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' "
+            f"-d '{body}' '{url}'"
+        )
+        QtGui.QGuiApplication.clipboard().setText(command)
+        self.note.setText(
+            "Copied the webhook call with its run's token (GET the URL first to see the question)."
+        )
+        return command
+
     def _toggle_hooks(self, on: bool) -> None:
         from genarun_studio.errors import GenarunError
 
@@ -358,6 +398,7 @@ class AnswersPanel(QtWidgets.QWidget):
             self._hooks.stop()
             self._hooks = None
             self.hooks_label.clear()
+        self.copy_hook_button.setEnabled(self._hooks is not None and self._current is not None)
 
     @property
     def hooks_url(self) -> str | None:

@@ -241,3 +241,45 @@ def test_questions_of_another_process_show_up_by_themselves(
     assert [p.run_id for p in window.answers.pending()] == [run_id]
     assert window.answers_dock.windowTitle() == "Answers needed (1)"
     assert window.answers.check_external() is False
+
+
+def test_the_panel_copies_a_webhook_call_that_answers(qtbot: Any, tmp_path: Path) -> None:
+    """The editor's user hands a question on: the copied curl command carries the URL and
+    the run's token (on the clipboard only, never in the panel's text), and it works."""
+    import re
+
+    import httpx
+
+    project = tmp_path / "project"
+    tree = load_tree(EXAMPLES / "story-choice.genarun.json")
+    run_id = suspended(project, tree, mock=True)
+    window = MainWindow(
+        project,
+        settings=QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat),
+    )
+    qtbot.addWidget(window)
+    panel = window.answers
+    assert not panel.copy_hook_button.isEnabled()  # no server yet
+    assert panel.copy_hook_call() is None
+    panel.hooks_button.setChecked(True)
+    assert panel.copy_hook_button.isEnabled()
+    command = panel.copy_hook_call()
+    assert command is not None
+    assert QtWidgets.QApplication.clipboard().text() == command
+    [pending] = panel.pending()
+    token = RunInbox(pending.run_dir).token()
+    assert f"Bearer {token}" in command
+    for label in (panel.hooks_label, panel.note, panel.where, panel.error, panel.question):
+        assert token not in label.text()
+    match = re.search(r"'(http://127\.0\.0\.1:\d+/runs/[^']+)'$", command)
+    assert match is not None
+    url = match.group(1)
+    assert url.startswith(f"{panel.hooks_url}/runs/{run_id}/choice/hook?key=")
+    headers = {"Authorization": f"Bearer {token}"}
+    shown = httpx.get(url, headers=headers, timeout=10).json()
+    answer = {"answer": shown["options"][2], "who": "friend"}
+    assert httpx.post(url, json=answer, headers=headers, timeout=10).status_code == 200
+    given = RunInbox(pending.run_dir).answer("opening/paths/choice")
+    assert given is not None
+    assert (given.value, given.who, given.channel) == (shown["options"][2], "friend", "webhook")
+    window.close()
