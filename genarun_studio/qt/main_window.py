@@ -578,11 +578,15 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.statusBar().showMessage(f"{run_id} has no failed nodes", 4000)
                 return
         # a failed node skipped its subtree: that runs too (what finished comes from the cache)
+        earlier = meta.get("options") if isinstance(meta.get("options"), dict) else {}
         options = RunOptions(
             seed=meta.get("seed"),
             mock=bool(meta.get("mock")),
             targets=targets,
             with_children=bool(targets),
+            # the run's own limits too (not no_cache: the point is to reuse what finished)
+            concurrency=earlier.get("concurrency") or {},
+            budget_usd=earlier.get("budget_usd"),
         )
         if self.runner.busy:
             self.statusBar().showMessage("A run is already going", 3000)

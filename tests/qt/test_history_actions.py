@@ -126,7 +126,7 @@ def test_rerun_failed_nodes_also_runs_what_their_failure_skipped(
             ).encode()
         )
         server.fail(500, when=lambda request: "POEM" in request.last_user(), times=1)
-        window.runner.start(tree, {}, RunOptions(seed=5))
+        window.runner.start(tree, {}, RunOptions(seed=5, concurrency={"text": 1}, budget_usd=3))
         first = loop.run_until_complete(asyncio.wait_for(window.runner.wait(), 60))
         assert first.status == "failed"
         assert {k: v for k, v in first.counts.items() if v} == {
@@ -141,6 +141,7 @@ def test_rerun_failed_nodes_also_runs_what_their_failure_skipped(
         assert second.status == "finished"
         run = window.runner.run
         assert run is not None
+        assert (run.seed, run.options.concurrency, run.options.budget_usd) == (5, {"text": 1}, 3)
         assert {k: i.state for k, i in run.instances.items()} == {
             "fine": "skipped",
             "poem": "done",
