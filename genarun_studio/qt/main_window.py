@@ -7,6 +7,7 @@ runs only through the controller.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from pathlib import Path
@@ -670,11 +671,15 @@ class MainWindow(QtWidgets.QMainWindow):
             return []
         deleted, problems = [], []
         for run_id in run_ids:
+            thumbs = self.assets.thumbnails_of(run_id)  # named from the images: before they go
             try:
                 self.runner.project.delete_run(run_id)
             except (GenarunError, OSError) as exc:
                 problems.append(str(exc))
                 continue
+            for thumb in thumbs:
+                with contextlib.suppress(OSError):
+                    thumb.unlink(missing_ok=True)
             deleted.append(run_id)
         if self.run_detail.run_id in deleted:
             self.run_detail.clear()

@@ -45,9 +45,22 @@ def test_delete_asks_then_removes_folder_and_rows(
     assert asked == [[second.run_id, first.run_id]]
     assert Path(first.run_dir).is_dir()
     window._on_history_run(first.run_id)
+    from genarun_studio.qt.assets import make_thumbnail
+
+    cache = index.path.parent / "thumbs"
+    thumbs = {
+        run.run_id: [
+            make_thumbnail(p, cache) for p in sorted(Path(run.run_dir, "assets").iterdir())
+        ]
+        for run in (first, second)
+    }
+    assert thumbs[first.run_id]
     window.ask_delete = lambda run_ids: True  # type: ignore[method-assign]
     assert window.delete_runs([first.run_id]) == [first.run_id]
     assert not Path(first.run_dir).exists()
+    # its thumbnails went with it; the other run's stay
+    assert not any(t.exists() for t in thumbs[first.run_id])
+    assert all(t.exists() for t in thumbs[second.run_id])
     assert index.run(first.run_id) is None
     assert index.instances(first.run_id) == []
     assert [r["run_id"] for r in window.history.model.runs] == [second.run_id]
