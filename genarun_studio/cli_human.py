@@ -54,15 +54,27 @@ def _user() -> str:
         return "someone"
 
 
-def parse_value(request: HumanRequest, raw: str) -> Any:
-    """A typed value from what a person typed: ``2`` is the 2nd option of a choice, a
-    rating is a number, ``accept``/``reject`` or JSON for an approval, text is text."""
+def parse_value(request: HumanRequest, raw: str, run_dir: Path | None = None) -> Any:
+    """A typed value from what a person typed: ``2`` is the 2nd option of a choice (an
+    image may also be given by the full path the prompt shows, under ``run_dir``), a rating
+    is a number, ``accept``/``reject`` or JSON for an approval, text is text."""
+    from genarun_studio.human.request import AnswerInvalid
+
     text = raw.strip()
     if request.kind in ("multipleChoice", "pickImage"):
         if raw in request.options:
             return raw
-        if text.isdigit() and 1 <= int(text) <= len(request.options):
+        if text.isdigit() and text not in request.options:
+            if not 1 <= int(text) <= len(request.options):
+                raise AnswerInvalid(
+                    f"there is no option {text}: give a number from 1 to "
+                    f"{len(request.options)}, or the option itself"
+                )
             return request.options[int(text) - 1]
+        if request.kind == "pickImage" and run_dir is not None:
+            for option in request.options:
+                if text == str(run_dir / option):
+                    return option
         return raw
     if request.kind == "rating":
         try:
@@ -120,7 +132,8 @@ def attach(run: Run, progress: Any, *, interactive: bool | None = None) -> None:
             try:
                 if interactive:
                     await _ask_in_terminal(run, progress)
-                if run.status == "waiting":
+                # answers already written (the editor, a webhook) reach the run by themselves
+                if run.status == "waiting" and _unanswered(run):
                     _print_waiting(run)
                     run.human.suspend()
             finally:
@@ -131,15 +144,24 @@ def attach(run: Run, progress: Any, *, interactive: bool | None = None) -> None:
     run.subscribe(on_event)
 
 
-async def _read_line(prompt: str) -> str | None:
+_pending_line: asyncio.Future[str | None] | None = None
+"""A read of stdin still waiting for its line: its thread owns stdin, so the next question
+takes that line instead of starting a second reader (which would lose one)."""
+
+
+def _read_line(prompt: str) -> asyncio.Future[str | None]:
     """A line from stdin without blocking the loop (a daemon thread: Ctrl-C never hangs)."""
+    global _pending_line
     loop = asyncio.get_running_loop()
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    pending = _pending_line
+    if pending is not None and not pending.done() and pending.get_loop() is loop:
+        return pending
     future: asyncio.Future[str | None] = loop.create_future()
 
     def work() -> None:
         try:
-            sys.stderr.write(prompt)
-            sys.stderr.flush()
             line: str | None = sys.stdin.readline()
         except (OSError, ValueError):
             line = None
@@ -152,34 +174,76 @@ async def _read_line(prompt: str) -> str | None:
             loop.call_soon_threadsafe(deliver)
 
     threading.Thread(target=work, daemon=True, name="genarun-prompt").start()
-    return await future
+    _pending_line = future
+    return future
+
+
+async def _answered_elsewhere(run: Run, key: str) -> None:
+    """Return once ``key`` is answered some other way (the run's desk picks up answers that
+    the editor, ``genarun answer`` or a webhook wrote, and announces them)."""
+    from genarun_studio.engine import events as ev
+
+    answered = asyncio.Event()
+
+    def on_event(event: ev.Event) -> None:
+        if isinstance(event, ev.HumanAnswered) and event.key == key:
+            answered.set()
+
+    unsubscribe = run.subscribe(on_event)
+    try:
+        if not run.human.inbox.has_answer(key):
+            await answered.wait()
+    finally:
+        unsubscribe()
 
 
 async def _ask_in_terminal(run: Run, progress: Any) -> None:
     from genarun_studio.human.request import AlreadyAnswered, AnswerInvalid
 
+    later: set[str] = set()  # left for later with an empty line
     with progress.paused():
-        for request in run.human.open_requests():
-            while run.human.inbox.answer(request.key) is None:
-                click.echo("\n".join(describe(request, run.folder.path)), err=True)
-                line = await _read_line("answer (empty: later)> ")
-                if line is None or not line.strip():
-                    break
-                try:
-                    run.human.answer(
-                        request.key, parse_value(request, line), who=_user(), channel="cli"
-                    )
-                except AnswerInvalid as exc:
-                    click.echo(f"  {exc}", err=True)
-                except AlreadyAnswered as exc:
-                    click.echo(f"  {exc}", err=True)
-                    break
+        while True:  # the open questions again after each one: new ones may have come
+            asking = [r for r in _unanswered(run) if r.key not in later]
+            if not asking:
+                return
+            request = asking[0]
+            click.echo("\n".join(describe(request, run.folder.path)), err=True)
+            line_read = _read_line("answer (empty: later)> ")
+            elsewhere = asyncio.ensure_future(_answered_elsewhere(run, request.key))
+            either: set[asyncio.Future[Any]] = {line_read, elsewhere}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            elsewhere.cancel()
+            if not line_read.done():  # answered meanwhile; the line goes to the next one
+                given = run.human.inbox.answer(request.key)
+                by = f" by {given.who} ({given.channel})" if given else ""
+                click.echo(f"\n  {request.key} was answered{by}", err=True)
+                continue
+            line = line_read.result()
+            if line is None:  # stdin closed: nobody can answer here
+                return
+            if not line.strip():
+                later.add(request.key)
+                continue
+            try:
+                run.human.answer(
+                    request.key,
+                    parse_value(request, line, run.folder.path),
+                    who=_user(),
+                    channel="cli",
+                )
+            except (AnswerInvalid, AlreadyAnswered) as exc:
+                click.echo(f"  {exc}", err=True)
+
+
+def _unanswered(run: Run) -> list[HumanRequest]:
+    """The run's open questions that nobody answered yet, in any channel."""
+    return [r for r in run.human.open_requests() if not run.human.inbox.has_answer(r.key)]
 
 
 def _print_waiting(run: Run) -> None:
     where = f" --project {run.folder.path.parents[2]}"
     lines = [f"genarun: run {run.id} waits for answers:"]
-    for request in run.human.open_requests():
+    for request in _unanswered(run):
         lines += ["  " + line for line in describe(request, run.folder.path)]
         lines.append(f"    genarun answer {run.id} '{request.key}' VALUE{where}")
     lines.append(f"then continue it: genarun resume {run.id}{where}")
@@ -217,7 +281,12 @@ def answer(
         keys = ", ".join(r.key for r in inbox.open_requests()[:10]) or "none"
         _fail(f"run {run_id} has no question for {instance_key!r} (open: {keys})")
     try:
-        inbox.submit(instance_key, parse_value(request, value), who=who or _user(), channel="cli")
+        inbox.submit(
+            instance_key,
+            parse_value(request, value, folder.path),
+            who=who or _user(),
+            channel="cli",
+        )
     except HumanError as exc:
         _fail(str(exc), 3 if "already answered" in str(exc) else 2)
     try:

@@ -213,7 +213,7 @@ class HumanDesk:
                 continue  # waits (``after:``) for instances that wait for people
             return
         run.status = "waiting"
-        run._write_run_json()
+        run._write_run_json(counts=run.counts())  # a run killed now keeps them (history)
         run._emit(ev.RunWaiting(run_id=run.id, keys=sorted(self._waiting)))
 
     def settle(self) -> None:

@@ -39,6 +39,24 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _stem(key: str) -> str:
+    """A file name for an instance key, one per key: ``opening/paths[2]/choice`` →
+    ``opening.paths~2.choice``. Node ids never hold ``.`` or ``~``, so two keys never share
+    a stem (``a/b_c`` and ``a_b/c`` did, when ``/`` became ``_``: one answer served both)."""
+    stem = re.sub(r"\[(\d+)\]", r"~\1", key).replace("/", ".")
+    if re.search(r"[^A-Za-z0-9_~.-]", stem):  # not an engine key: keep it safe and unique
+        stem = (
+            re.sub(r"[^A-Za-z0-9_~.-]", "_", stem)
+            + "_"
+            + hashlib.sha256(key.encode()).hexdigest()[:16]
+        )
+    if len(stem) > 100:
+        stem = stem[:80] + "_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return stem
+
+
+def _legacy_stem(key: str) -> str:
+    """The file name runs made before :func:`_stem` used (not one per key: a file found
+    under it counts only when the key stored inside it is ``key``)."""
     stem = re.sub(r"\[(\d+)\]", r"-\1", key).replace("/", "_")
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)
     if len(stem) > 100:
@@ -92,7 +110,12 @@ class RunInbox:
         _write_atomic(self._requests / f"{_stem(request.key)}.json", request.model_dump())
 
     def request(self, key: str) -> HumanRequest | None:
-        return _read(self._requests / f"{_stem(key)}.json", HumanRequest)
+        found = _read(self._requests / f"{_stem(key)}.json", HumanRequest)
+        if found is None and _legacy_stem(key) != _stem(key):  # a run from before the rename
+            found = _read(self._requests / f"{_legacy_stem(key)}.json", HumanRequest)
+            if found is not None and found.key != key:
+                found = None
+        return found
 
     def requests(self) -> list[HumanRequest]:
         if not self._requests.is_dir():
@@ -103,12 +126,17 @@ class RunInbox:
     def open_requests(self) -> list[HumanRequest]:
         """Requests without an answer, oldest first."""
         answered = self.answered_stems()
-        return [r for r in self.requests() if _stem(r.key) not in answered]
+        return [r for r in self.requests() if not self.has_answer(r.key, answered)]
 
     # -- answers ---------------------------------------------------------------------------
 
     def answer(self, key: str) -> HumanAnswer | None:
-        return _read(self._answers / f"{_stem(key)}.json", HumanAnswer)
+        found = _read(self._answers / f"{_stem(key)}.json", HumanAnswer)
+        if found is None and _legacy_stem(key) != _stem(key):  # a run from before the rename
+            legacy = self._answers / f"{_legacy_stem(key)}.json"
+            if _stored_key(legacy) == key:
+                found = _read(legacy, HumanAnswer)
+        return found
 
     def answered_stems(self) -> set[str]:
         """File stems of the answered requests (one directory listing: cheap to poll)."""
@@ -118,7 +146,11 @@ class RunInbox:
             return set()
 
     def has_answer(self, key: str, stems: set[str] | None = None) -> bool:
-        return _stem(key) in (stems if stems is not None else self.answered_stems())
+        stems = stems if stems is not None else self.answered_stems()
+        if _stem(key) in stems:
+            return True
+        legacy = _legacy_stem(key)
+        return legacy in stems and _stored_key(self._answers / f"{legacy}.json") == key
 
     def record_answer(self, key: str, answer: HumanAnswer) -> HumanAnswer:
         """Store the first answer to ``key``; AlreadyAnswered when one exists."""
@@ -187,6 +219,16 @@ def _write_atomic(path: Path, value: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _stored_key(path: Path) -> str | None:
+    """The instance key an answer file was written for."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    key = data.get("key") if isinstance(data, dict) else None
+    return key if isinstance(key, str) else None
 
 
 def _read(path: Path, model: type[M]) -> M | None:

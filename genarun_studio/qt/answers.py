@@ -11,6 +11,8 @@ that does not fit, a question answered meanwhile) show in the panel, never in a 
 from __future__ import annotations
 
 import getpass
+import json
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,15 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from genarun_studio.engine import events as ev
+from genarun_studio.errors import GenarunError
 from genarun_studio.human import HumanError, HumanRequest, RunInbox, open_requests
 from genarun_studio.qt.runner import RunController
 
 __all__ = ["AnswersPanel", "PendingAnswer"]
 
 THUMB = 160
+EXTERNAL_POLL_MS = 2000
+"""How often the panel checks whether another process wrote to the project's index."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class AnswersPanel(QtWidgets.QWidget):
     """How many questions are open (the dock shows it in its title)."""
     attention = QtCore.Signal()
     """The live run waits for a person: show the panel."""
+    resumeRequested = QtCore.Signal(str)
+    """Resume this run (one that ended waiting): the main window runs it."""
 
     def __init__(self, runner: RunController, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,10 +80,20 @@ class AnswersPanel(QtWidgets.QWidget):
         self.accept_button.clicked.connect(lambda: self.submit({"decision": "accept"}))
         self.reject_button = QtWidgets.QPushButton("Reject")
         self.reject_button.clicked.connect(lambda: self.submit({"decision": "reject"}))
+        self.note = QtWidgets.QLabel()
+        self.note.setWordWrap(True)
+        self.resume_button = QtWidgets.QPushButton("Resume run")
+        self.resume_button.setToolTip(
+            "Go on with this run (it ended waiting): what finished is kept, the answers given "
+            "since are used, and questions still open are asked again"
+        )
+        self.resume_button.clicked.connect(self._resume)
+        self.resume_button.hide()
         buttons = QtWidgets.QHBoxLayout()
         for button in (self.accept_button, self.reject_button, self.submit_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.resume_button)
 
         detail = QtWidgets.QWidget()
         form = QtWidgets.QVBoxLayout(detail)
@@ -84,6 +101,7 @@ class AnswersPanel(QtWidgets.QWidget):
         form.addWidget(self.where)
         form.addLayout(self.holder, 1)
         form.addWidget(self.error)
+        form.addWidget(self.note)
         form.addLayout(buttons)
 
         self.refresh_button = QtWidgets.QPushButton("Refresh")
@@ -96,9 +114,17 @@ class AnswersPanel(QtWidgets.QWidget):
         self.hooks_label.setTextInteractionFlags(
             QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
         )
+        self.copy_hook_button = QtWidgets.QPushButton("Copy webhook call")
+        self.copy_hook_button.setToolTip(
+            "Copy a curl command that answers the selected question over HTTP, with its "
+            "run's token: give it only to who may answer"
+        )
+        self.copy_hook_button.clicked.connect(lambda: self.copy_hook_call())
+        self.copy_hook_button.setEnabled(False)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.refresh_button)
         top.addWidget(self.hooks_button)
+        top.addWidget(self.copy_hook_button)
         top.addStretch(1)
 
         # a narrow dock: the list above the selected question, nothing forces a width
@@ -117,7 +143,29 @@ class AnswersPanel(QtWidgets.QWidget):
 
         runner.engineEvent.connect(self._on_event)
         runner.runFinished.connect(lambda _summary: self.refresh())
+        # questions of other processes (a terminal's run that exited 4, `genarun answer`)
+        # show up by themselves: their runs write the index, whose data version moves
+        self._seen_version: int | None = None
+        self._external_timer = QtCore.QTimer(self)
+        self._external_timer.setInterval(EXTERNAL_POLL_MS)
+        self._external_timer.timeout.connect(self.check_external)
+        self._external_timer.start()
         self.refresh()
+
+    def check_external(self) -> bool:
+        """Refresh when another process wrote to the project's index since the last look."""
+        version = self._data_version()
+        if version is None or version == self._seen_version:
+            return False
+        self.refresh()
+        return True
+
+    def _data_version(self) -> int | None:
+        try:
+            index = self.runner.project.index
+            return index.data_version() if index is not None else None
+        except (GenarunError, sqlite3.Error):
+            return None
 
     # -- the list ---------------------------------------------------------------------------
 
@@ -127,6 +175,7 @@ class AnswersPanel(QtWidgets.QWidget):
     def refresh(self) -> None:
         """Gather the open questions again, keeping the selection where it can."""
         keep = (self._current.run_id, self._current.request.key) if self._current else None
+        self._seen_version = self._data_version()
         found: list[PendingAnswer] = []
         run = self.runner.run
         live_id = run.id if run is not None and self.runner.busy else None
@@ -178,7 +227,9 @@ class AnswersPanel(QtWidgets.QWidget):
 
     def _show(self, item: PendingAnswer | None) -> None:
         self._current = item
+        self.copy_hook_button.setEnabled(self._hooks is not None and item is not None)
         self.error.clear()
+        self.note.clear()
         if self._editor is not None:
             self.holder.removeWidget(self._editor)
             self._editor.deleteLater()
@@ -188,13 +239,16 @@ class AnswersPanel(QtWidgets.QWidget):
         self.reject_button.setVisible(approve)
         self.submit_button.setText("Submit edit" if approve else "Answer")
         self.submit_button.setEnabled(item is not None)
+        self.resume_button.hide()
         if item is None:
             self.question.setText("No question waits for an answer.")
             self.where.clear()
             return
         request = item.request
         self.question.setText(request.question)
-        state = "running now" if item.live else "resume it after answering"
+        self.resume_button.setVisible(not item.live)
+        self.resume_button.setEnabled(not self.runner.busy)
+        state = "running now" if item.live else "answer, then Resume run"
         self.where.setText(f"{item.run_id} · {request.key} · {state}")
         self._editor = self._make_editor(item)
         self.holder.addWidget(self._editor)
@@ -273,9 +327,57 @@ class AnswersPanel(QtWidgets.QWidget):
             return False
         self._current = None
         self.refresh()
+        if not item.live and not self.runner.busy:
+            still = sum(p.run_id == item.run_id for p in self._pending)
+            self._answered_run = item.run_id
+            self.resume_button.setVisible(True)
+            self.resume_button.setEnabled(True)
+            self.note.setText(
+                f"Answered. {item.run_id} still asks {still} more."
+                if still
+                else f"Answered. Resume run goes on with {item.run_id}."
+            )
         return True
 
+    _answered_run: str | None = None
+
+    def _resume(self) -> None:
+        """Resume the selected question's run (or the run just answered)."""
+        run_id = self._current.run_id if self._current is not None else self._answered_run
+        if run_id:
+            self.resumeRequested.emit(run_id)
+
     # -- webhooks ---------------------------------------------------------------------------
+
+    def copy_hook_call(self) -> str | None:
+        """Put on the clipboard a curl command answering the selected question through the
+        panel's hook server (with the run's token: the user hands it on deliberately)."""
+        from urllib.parse import quote
+
+        item = self._current
+        if item is None or self._hooks is None:
+            return None
+        request = item.request
+        url = (
+            f"{self._hooks.url}/runs/{item.run_id}/{quote(request.node_id)}/hook"
+            f"?key={quote(request.key, safe='')}"
+        )
+        token = RunInbox(item.run_dir).token()
+        example: Any = request.options[0] if request.options else "…"
+        if request.kind == "rating":
+            example = request.min
+        elif request.kind == "approve":
+            example = {"decision": "accept"}
+        body = json.dumps({"answer": example, "who": "…"}, ensure_ascii=False)
+        command = (
+            f"curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' "
+            f"-d '{body}' '{url}'"
+        )
+        QtGui.QGuiApplication.clipboard().setText(command)
+        self.note.setText(
+            "Copied the webhook call with its run's token (GET the URL first to see the question)."
+        )
+        return command
 
     def _toggle_hooks(self, on: bool) -> None:
         from genarun_studio.errors import GenarunError
@@ -296,6 +398,7 @@ class AnswersPanel(QtWidgets.QWidget):
             self._hooks.stop()
             self._hooks = None
             self.hooks_label.clear()
+        self.copy_hook_button.setEnabled(self._hooks is not None and self._current is not None)
 
     @property
     def hooks_url(self) -> str | None:

@@ -111,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.select and window.canvas is not None:
             window.canvas.select([args.select])
             (window.inspector_dock if args.run else window.properties_dock).raise_()
-        if window.runner.run is not None and window.runner.run.status == "waiting":
-            window.answers_dock.raise_()
         shown: QtWidgets.QWidget = window
         if args.view == "history":
             window.history.refresh()
@@ -161,9 +159,17 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stderr.write(f"genarun-studio: no run {args.view[7:]!r} in the project\n")
                 return 2
             wait_for_thumbnails(window.assets)
+        elif args.view != "tree":
+            sys.stderr.write(
+                f"genarun-studio: unknown --view {args.view!r} (tree, history, costs, "
+                "run:RUN_ID, logs:RUN_ID[,NODE], assets:RUN_ID, compare:RUN_A,RUN_B,NODE)\n"
+            )
+            return 2
         ok = screenshot(shown, Path(args.screenshot))
         if shown is not window:
             shown.close()
+        if loop is not None:
+            _end_waiting_run(window, loop)
         window.document._history.clean_index = len(window.document._history.done)
         window.document._ui_dirty = False
         window.close()
@@ -184,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_for_screenshot(window: object, app: object, seed: int) -> asyncio.AbstractEventLoop:
-    """Run the open tree on the mock provider to its end, on a qasync loop."""
+    """Run the open tree on the mock provider on a qasync loop, to its end or until it waits
+    for answers (:func:`_end_waiting_run` then ends it with status ``waiting``)."""
     import qasync
     from PySide6 import QtWidgets
 
@@ -199,21 +206,28 @@ def _run_for_screenshot(window: object, app: object, seed: int) -> asyncio.Abstr
     window._start(RunOptions(seed=seed, mock=True), inputs={})
 
     async def finish() -> None:
-        """Until the run ends, or waits for a person (the picture then shows the question)."""
-        from genarun_studio.engine import events as ev
-
+        # to its end, or until it waits for a person (then the Answers dock shows the question)
         run = window.runner.run
-        stop = asyncio.Event()
-        if run is not None:
-            run.subscribe(lambda e: stop.set() if isinstance(e, ev.RunWaiting) else None)
         ended = asyncio.ensure_future(window.runner.wait())
-        ended.add_done_callback(lambda _f: stop.set())
-        if run is None or run.status != "waiting":
-            await stop.wait()
+        while not ended.done() and (run is None or run.status != "waiting"):
+            await asyncio.wait([ended], timeout=0.05)
         await asyncio.sleep(0.3)  # let the status timer paint the last states
 
     loop.run_until_complete(finish())
     return loop
+
+
+def _end_waiting_run(window: object, loop: asyncio.AbstractEventLoop) -> None:
+    """A run of ``--screenshot --run`` that waits for a person ends with status ``waiting``
+    (``genarun answer`` / ``resume`` go on from there)."""
+    from genarun_studio.qt.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    run = window.runner.run
+    if run is None or not window.runner.busy:
+        return
+    run.human.suspend()
+    loop.run_until_complete(window.runner.wait())
 
 
 def _dark(app: object) -> None:

@@ -67,6 +67,7 @@ __all__ = [
     "AssetModel",
     "make_thumbnail",
     "thumbnail_path",
+    "thumbnails_of",
     "wait_for_thumbnails",
 ]
 
@@ -92,6 +93,22 @@ def thumbnail_path(cache_dir: Path, image: Path, size: int = THUMB_SIZE) -> Path
     stat = image.stat()
     key = f"{image.resolve()}|{stat.st_mtime_ns}|{stat.st_size}|{size}"
     return cache_dir / f"{hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()}.png"
+
+
+def thumbnails_of(cache_dir: Path, run_dir: Path, size: int = THUMB_SIZE) -> list[Path]:
+    """The cached thumbnails of a run's images (as they are on disk now), made or not:
+    what deleting the run should take with it."""
+    try:
+        files = [p for p in (run_dir / "assets").iterdir() if p.is_file()]
+    except OSError:
+        return []
+    found: list[Path] = []
+    for image in files:
+        try:
+            found.append(thumbnail_path(cache_dir, image, size))
+        except OSError:
+            continue
+    return found
 
 
 def make_thumbnail(image: Path, cache_dir: Path, size: int = THUMB_SIZE) -> Path:
@@ -420,6 +437,14 @@ class AssetGallery(QWidget):
 
     def _cache_dir(self) -> Path | None:
         return self._index.path.parent / "thumbs" if self._index is not None else None
+
+    def thumbnails_of(self, run_id: str) -> list[Path]:
+        """The cache files of a run's thumbnails (to remove with the run)."""
+        cache = self._cache_dir()
+        row = self._index.run(run_id) if self._index is not None else None
+        if cache is None or row is None:
+            return []
+        return thumbnails_of(cache, Path(row["run_dir"]))
 
     def set_index(self, index: RunIndex | None) -> None:
         self._index = index

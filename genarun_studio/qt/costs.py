@@ -460,8 +460,17 @@ class CostView(QWidget):
             self.last_error = result
             self.totals.setText(f'<span style="color:#d32f2f">Estimate failed: {result}</span>')
         elif self._index is not None:
+            from genarun_studio.store.rebuild import save_estimate
+
             per_node = dict(getattr(result, "per_node", {}))
-            self._index.set_estimate(run_id, float(getattr(result, "total_usd", 0.0)), per_node)
+            total = float(getattr(result, "total_usd", 0.0))
+            self._index.set_estimate(run_id, total, per_node)
+            row = self._index.run(run_id)
+            if row is not None:  # kept in the run folder too: `genarun runs rebuild` finds it
+                try:
+                    save_estimate(Path(row["run_dir"]), total, per_node)
+                except OSError as exc:
+                    self.last_error = f"the estimate is not kept in the run folder: {exc}"
             self.refresh()
         self.estimated.emit(run_id)
 

@@ -25,7 +25,9 @@ panel re-reads the index (the finished row is the index's).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import time as clock
 from collections import Counter
 from collections.abc import Callable
@@ -83,6 +85,8 @@ RUN_ID_ROLE = SORT_ROLE + 1
 """The role that gives a row's run id, in every column."""
 LIVE_INTERVAL_MS = 250
 """A live run's row is redrawn at most this often."""
+EXTERNAL_POLL_MS = 2000
+"""How often the shown panel checks whether another process wrote to the index."""
 
 _STATUS_COLOURS = {
     "finished": QColor("#2e7d32"),
@@ -399,6 +403,13 @@ class RunHistoryPanel(QWidget):
         self._live_timer.setSingleShot(True)
         self._live_timer.setInterval(LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self._update_live)
+        # runs of other processes (a terminal's `genarun run` or `resume`) show up by
+        # themselves: a cheap check of the index's data version, only while shown
+        self._seen_version: int | None = None
+        self._external_timer = QTimer(self)
+        self._external_timer.setInterval(EXTERNAL_POLL_MS)
+        self._external_timer.timeout.connect(self.check_external)
+        self._external_timer.start()
         self.model = RunHistoryModel(self)
         self.proxy = RunFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -502,9 +513,26 @@ class RunHistoryPanel(QWidget):
         self._dates_narrowed = False
         self.refresh()
 
+    def check_external(self) -> bool:
+        """Refresh when another process changed the index since the last look (while the
+        panel is shown); True when it did."""
+        if self._index is None or not self.isVisible():
+            return False
+        try:
+            version = self._index.data_version()
+        except sqlite3.Error:
+            return False
+        if version == self._seen_version:
+            return False
+        self.refresh()
+        return True
+
     def refresh(self) -> None:
         """Re-read every run from the index, newest first; keep the selection and filters."""
         selected = self.selected_run_id()
+        if self._index is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._seen_version = self._index.data_version()
         runs = self._index.runs() if self._index is not None else []
         self.model.set_runs(runs)
         self._fill_combo(

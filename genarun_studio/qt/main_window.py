@@ -7,6 +7,7 @@ runs only through the controller.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from pathlib import Path
@@ -159,6 +160,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.answers_dock = self._dock("Answers needed", self.answers, right)
         self.tabifyDockWidget(self.inspector_dock, self.answers_dock)
         self.answers.attention.connect(self.answers_dock.raise_)
+        self.answers.resumeRequested.connect(self.continue_history)
         self.answers.countChanged.connect(
             lambda n: self.answers_dock.setWindowTitle(
                 f"Answers needed ({n})" if n else "Answers needed"
@@ -264,6 +266,12 @@ class MainWindow(QtWidgets.QMainWindow):
             tip="Run only the failed nodes of the History tab's selected run (their "
             "ancestors come from the cache)",
         )
+        self.act_continue = self._action(
+            "Resume the chosen run",
+            lambda: self.continue_history(),
+            tip="Go on with the History tab's selected run in its own folder (one that "
+            "stopped, failed, or waits for answers given since)",
+        )
         self.act_compare = self._action(
             "Compare runs…",
             lambda: self.compare_runs(),
@@ -354,8 +362,8 @@ class MainWindow(QtWidgets.QMainWindow):
         run.addActions(self.run_actions)
         run.addSeparator()
         run.addActions([self.act_open_snapshot, self.act_rerun, self.act_rerun_failed])
-        run.addActions([self.act_compare, self.act_delete_runs])
-        for action in (self.act_rerun, self.act_rerun_failed, self.act_compare):
+        run.addActions([self.act_continue, self.act_compare, self.act_delete_runs])
+        for action in (self.act_rerun, self.act_rerun_failed, self.act_continue, self.act_compare):
             self.history.view.addAction(action)
         self.history.view.addAction(self.act_delete_runs)
         run.addSeparator()
@@ -545,7 +553,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def rerun_history(self, run_id: str | None = None, *, failed_only: bool = False) -> None:
         """Run a past run again from its own snapshot (``tree.json``), inputs and seed;
-        with ``failed_only``, only the nodes that failed (their ancestors from the cache)."""
+        with ``failed_only``, only the nodes that failed and the subtrees their failure
+        skipped (their ancestors from the cache)."""
         from genarun_studio.core.formats import loads_tree
 
         run_id = run_id or self.history.selected_run_id()
@@ -569,7 +578,17 @@ class MainWindow(QtWidgets.QMainWindow):
             if not targets:
                 self.statusBar().showMessage(f"{run_id} has no failed nodes", 4000)
                 return
-        options = RunOptions(seed=meta.get("seed"), mock=bool(meta.get("mock")), targets=targets)
+        # a failed node skipped its subtree: that runs too (what finished comes from the cache)
+        earlier = meta.get("options") if isinstance(meta.get("options"), dict) else {}
+        options = RunOptions(
+            seed=meta.get("seed"),
+            mock=bool(meta.get("mock")),
+            targets=targets,
+            with_children=bool(targets),
+            # the run's own limits too (not no_cache: the point is to reuse what finished)
+            concurrency=earlier.get("concurrency") or {},
+            budget_usd=earlier.get("budget_usd"),
+        )
         if self.runner.busy:
             self.statusBar().showMessage("A run is already going", 3000)
             return
@@ -584,6 +603,26 @@ class MainWindow(QtWidgets.QMainWindow):
             f" as {run.id}"
         )
         self._update_run_actions()
+
+    def continue_history(self, run_id: str | None = None) -> bool:
+        """Resume a past run in its own folder (``genarun resume`` in the editor): one that
+        stopped, failed, or ended waiting for answers that were given since."""
+        run_id = run_id or self.history.selected_run_id()
+        if not run_id:
+            self.statusBar().showMessage("Choose a run in the History tab first", 4000)
+            return False
+        if self.runner.busy:
+            self.statusBar().showMessage("A run is already going", 3000)
+            return False
+        try:
+            run = self.runner.continue_run(run_id)
+        except GenarunError as exc:
+            self._warn("Cannot resume", str(exc))
+            return False
+        self.log.clear()
+        self.statusBar().showMessage(f"Resuming {run.id}")
+        self._update_run_actions()
+        return True
 
     def compare_runs(self, run_a: str | None = None, run_b: str | None = None) -> Any:
         """Open the comparison of two runs (default: the two selected in the History tab,
@@ -632,11 +671,15 @@ class MainWindow(QtWidgets.QMainWindow):
             return []
         deleted, problems = [], []
         for run_id in run_ids:
+            thumbs = self.assets.thumbnails_of(run_id)  # named from the images: before they go
             try:
                 self.runner.project.delete_run(run_id)
             except (GenarunError, OSError) as exc:
                 problems.append(str(exc))
                 continue
+            for thumb in thumbs:
+                with contextlib.suppress(OSError):
+                    thumb.unlink(missing_ok=True)
             deleted.append(run_id)
         if self.run_detail.run_id in deleted:
             self.run_detail.clear()

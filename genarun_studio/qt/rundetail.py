@@ -5,10 +5,12 @@ and ``node_stats``) and its ``output.json`` from the run folder, on :meth:`RunDe
 Nothing is re-read until the next ``show_run``.
 
 * **Timeline** — a Gantt chart: one bar per instance with both ``started_at`` and
-  ``ended_at`` (a cached instance with either gets a thin bar), x = seconds since the run's
-  first start, scaled so the run spans :data:`TIMELINE_WIDTH` pixels; bars are at least
-  :data:`MIN_BAR_WIDTH` wide. Rows are grouped by lane (labels on the left); inside a lane,
-  bars are packed greedily into sub-rows so no two bars of one sub-row overlap on screen.
+  ``ended_at`` (a cached instance with either gets a thin bar; one that started and never
+  ended — waiting for a person, or cut off by a kill — reaches the run's end), x =
+  seconds since the run's first start, scaled so the run spans :data:`TIMELINE_WIDTH`
+  pixels; bars are at least :data:`MIN_BAR_WIDTH` wide. Rows are grouped by lane (labels
+  on the left); inside a lane, bars are packed greedily into sub-rows so no two bars of one
+  sub-row overlap on screen.
   Bars are coloured by state with :data:`~genarun_studio.qt.canvas.STATE_COLORS`.
 * **Nodes** — one row per node of :meth:`RunIndex.node_stats`, sortable by value.
 * **Output** — ``output.json`` as an expandable tree (at most :data:`MAX_CHILDREN` children
@@ -325,8 +327,12 @@ class RunDetail(QWidget):
         self.scene.clear()
         self._bars = []
         spans: list[tuple[dict[str, Any], float, float]] = []
+        open_ended: list[tuple[dict[str, Any], float]] = []
         for inst in instances:
             start, end = inst.get("started_at"), inst.get("ended_at")
+            if start is not None and end is None and inst["state"] != "cached":
+                open_ended.append((inst, float(start)))  # waiting for a person, or cut off
+                continue
             if start is None or end is None:
                 if inst["state"] != "cached" or (start is None and end is None):
                     continue
@@ -334,6 +340,11 @@ class RunDetail(QWidget):
             assert start is not None
             assert end is not None
             spans.append((inst, float(start), max(float(start), float(end))))
+        if open_ended:  # a bar to the run's end (or its last known moment), not to "now"
+            last = max([e for _, _, e in spans] + [s for _, s in open_ended])
+            if run.get("ended_at") is not None:
+                last = max(last, float(run["ended_at"]))
+            spans += [(inst, start, last) for inst, start in open_ended]
         if not spans:
             text = self.scene.addSimpleText("No timed instances in this run")
             text.setPos(8, 8)

@@ -106,6 +106,18 @@ class RunController(QtCore.QObject):
         run = self.engine.prepare(
             tree.model_copy(deep=True), inputs, options, tree_id=tree.id or "untitled"
         )
+        return self._launch(run)
+
+    def continue_run(self, run_id: str) -> Run:
+        """Resume a past run of the project in its own folder (one that stopped, failed, or
+        ended waiting for answers): finished instances come from its journal, and a human
+        node finds the answer given since. Raises RunError (e.g. the run is live elsewhere)."""
+        if self.busy:
+            raise RuntimeError("a run is already going")
+        self.engine.profiles = load_profiles()
+        return self._launch(self.engine.prepare_resume(run_id))
+
+    def _launch(self, run: Run) -> Run:
         self.run = run
         run.subscribe(self._on_event)
         self._timer.start()

@@ -2,6 +2,7 @@
 
     GET  /runs/<tree-id>/<stamp>/<node-id>/hook[?key=<instance key>]   the request (JSON)
     POST /runs/<tree-id>/<stamp>/<node-id>/hook[?key=<instance key>]   {"answer": ..., "who": ...}
+    GET  /runs/<tree-id>/<stamp>/assets/<name>   an image of a pickImage request ("imageUrls")
 
 The request has the seed's shape, ``{"type": "multipleChoice", "question": "...",
 "options": [...], "postUrl": "..."}``, plus the fields its kind needs. ``key`` names the
@@ -24,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -35,7 +36,7 @@ from genarun_studio.human.request import AlreadyAnswered, AnswerInvalid, HumanRe
 if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
-    from starlette.responses import JSONResponse
+    from starlette.responses import JSONResponse, Response
 
 __all__ = ["MAX_BODY", "HookServer", "hooks_app", "is_loopback", "serve"]
 
@@ -73,7 +74,17 @@ def hooks_app(project_root: Path) -> Starlette:
         base = str(request.base_url).rstrip("/")
         return f"{base}/runs/{run_id}/{quote(req.node_id)}/hook?key={quote(req.key, safe='')}"
 
-    def find(request: Request) -> tuple[str, RunInbox, list[HumanRequest]]:
+    def image_urls(request: Request, run_id: str, req: HumanRequest) -> list[str | None]:
+        """Where a remote person sees each image of a pickImage request (same token)."""
+        base = str(request.base_url).rstrip("/")
+        urls: list[str | None] = []
+        for option in req.options:
+            parts = PurePosixPath(option).parts
+            ok = len(parts) == 2 and parts[0] == "assets"
+            urls.append(f"{base}/runs/{run_id}/assets/{quote(parts[1])}" if ok else None)
+        return urls
+
+    def authorized(request: Request) -> tuple[str, Path, RunInbox]:
         params = request.path_params
         run_id = f"{params['tree_id']}/{params['stamp']}"
         try:
@@ -85,6 +96,11 @@ def hooks_app(project_root: Path) -> Starlette:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not inbox.check_token(token.strip()):
             raise _Refused(401, "missing or wrong token (Authorization: Bearer <run token>)")
+        return run_id, folder.path, inbox
+
+    def find(request: Request) -> tuple[str, RunInbox, list[HumanRequest]]:
+        params = request.path_params
+        run_id, _, inbox = authorized(request)
         node_id = params["node_id"]
         key = request.query_params.get("key")
         if key is not None:
@@ -109,10 +125,13 @@ def hooks_app(project_root: Path) -> Starlette:
         answered = inbox.answered_stems()
 
         def shown(req: HumanRequest) -> dict[str, Any]:
-            return {
+            data = {
                 **req.public(post_url(request, run_id, req)),
                 "answered": inbox.has_answer(req.key, answered),
             }
+            if req.kind == "pickImage":
+                data["imageUrls"] = image_urls(request, run_id, req)
+            return data
 
         if len(found) == 1:
             return JSONResponse(shown(found[0]))
@@ -145,9 +164,27 @@ def hooks_app(project_root: Path) -> Starlette:
             {"ok": True, "runId": run_id, "key": req.key, "answer": answer.value, "who": who}
         )
 
+    async def get_asset(request: Request) -> Response:
+        """An image a pickImage request of the run shows (nothing else of the run folder)."""
+        from starlette.responses import FileResponse
+
+        try:
+            _, run_dir, inbox = authorized(request)
+            name = request.path_params["name"]
+            wanted = f"assets/{name}"
+            if not any(wanted in r.options for r in inbox.requests() if r.kind == "pickImage"):
+                raise _Refused(404, f"no image {name!r} in this run's questions")
+            path = run_dir / "assets" / name
+            if not path.is_file():
+                raise _Refused(404, f"image {name!r} is missing from the run folder")
+        except _Refused as exc:
+            return refused(exc)
+        return FileResponse(path)
+
     routes = [
         Route("/runs/{tree_id}/{stamp}/{node_id}/hook", get_hook, methods=["GET"]),
         Route("/runs/{tree_id}/{stamp}/{node_id}/hook", post_hook, methods=["POST"]),
+        Route("/runs/{tree_id}/{stamp}/assets/{name}", get_asset, methods=["GET"]),
     ]
     return Starlette(routes=routes)
 

@@ -134,6 +134,13 @@ class RunIndex:
     def version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
+    def data_version(self) -> int:
+        """A number that changes when another connection — another process: ``genarun
+        run``, ``resume``, the hook server's runs — commits to the index (SQLite's
+        ``PRAGMA data_version``; this connection's own writes leave it as it is)."""
+        with self._lock:
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
     def _migrate(self) -> None:
         with self._lock:
             current = self.version
@@ -267,7 +274,8 @@ class RunIndex:
         self, run_id: str, est_cost_usd: float | None, per_node: dict[str, float] | None = None
     ) -> None:
         """Record a run's estimated cost (a dry run of it), in total and per node, shown
-        beside the actual one. Estimates are not in the run folder: a rebuild forgets them."""
+        beside the actual one. The editor also keeps it in the run folder (``estimate.json``,
+        :func:`~genarun_studio.store.rebuild.save_estimate`), where a rebuild finds it."""
         with self.transaction() as db:
             db.execute("UPDATE runs SET est_cost_usd = ? WHERE run_id = ?", (est_cost_usd, run_id))
             db.execute("DELETE FROM node_estimates WHERE run_id = ?", (run_id,))

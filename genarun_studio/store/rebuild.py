@@ -13,9 +13,30 @@ from genarun_studio.core.formats import loads_tree
 from genarun_studio.core.outputs import output_from_records
 from genarun_studio.store.index import IndexDamaged
 from genarun_studio.store.project import Project
-from genarun_studio.store.runfolder import RunFolder
+from genarun_studio.store.runfolder import RunFolder, write_json_atomic
 
-__all__ = ["latest_records", "rebuild_index", "rebuild_run"]
+__all__ = ["latest_records", "load_estimate", "rebuild_index", "rebuild_run", "save_estimate"]
+
+ESTIMATE_FILE = "estimate.json"
+"""A run's dry-run cost estimate, kept in its folder so that a rebuilt index has it too."""
+
+
+def save_estimate(run_dir: Path, total_usd: float, per_node: dict[str, float]) -> None:
+    """Keep a run's estimate (total and per node) in its folder."""
+    write_json_atomic(
+        run_dir / ESTIMATE_FILE,
+        {"total_usd": float(total_usd), "per_node": {k: float(v) for k, v in per_node.items()}},
+    )
+
+
+def load_estimate(run_dir: Path) -> tuple[float, dict[str, float]] | None:
+    """A run's kept estimate, or ``None`` (none, or a damaged file)."""
+    try:
+        data = json.loads((run_dir / ESTIMATE_FILE).read_text(encoding="utf-8"))
+        per_node = {str(k): float(v) for k, v in dict(data.get("per_node") or {}).items()}
+        return float(data["total_usd"]), per_node
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def latest_records(folder: RunFolder) -> list[dict[str, Any]]:
@@ -86,5 +107,8 @@ def rebuild_index(project: Project) -> int:
         index.record_run(meta, str(run_dir))
         for record in records:
             index.record_instance(meta["run_id"], record, str(run_dir))
+        estimate = load_estimate(run_dir)
+        if estimate is not None:
+            index.set_estimate(meta["run_id"], *estimate)
         count += 1
     return count

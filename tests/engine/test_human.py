@@ -92,6 +92,24 @@ async def test_a_run_waits_for_an_answer_given_in_process(
     assert "ana" in json.dumps([i["logs"] for i in logs["instances"]])
 
 
+async def test_a_waiting_run_counts_its_instances_in_run_json_and_the_index(
+    engine: Engine,
+) -> None:
+    """A run killed while waiting keeps its last run.json: the history must not show it as a
+    run of no instances."""
+    run = engine.start(STORY)
+    await until(lambda: run.status == "waiting", "the run to wait")
+    meta = json.loads((run.folder.path / "run.json").read_text())
+    assert meta["instances"] == {"done": 2, "waiting": 1}
+    index = engine.project.index
+    assert index is not None
+    row = index.run(run.id)
+    assert row is not None
+    assert (row["status"], row["total"], row["done"]) == ("waiting", 3, 2)
+    run.human.answer("story/choice", "take a nap")
+    assert (await run.wait()).status == "finished"
+
+
 async def test_an_answer_written_by_another_process_reaches_the_live_run(engine: Engine) -> None:
     run = engine.start(STORY)
     await until(lambda: run.status == "waiting", "the run to wait")
@@ -163,6 +181,33 @@ async def test_many_waiting_instances_of_one_fan_out(engine: Engine) -> None:
     assert [run.instances[f"dishes[{n}]/score"].output for n in range(40)] == [
         n % 10 + 1 for n in range(40)
     ]
+
+
+async def test_instances_whose_keys_look_alike_keep_their_own_questions(engine: Engine) -> None:
+    """``a/b_c`` and ``a_b/c`` (or ``m[0]/q_r`` and ``m-0_q/r``) are different instances:
+    each keeps its own request and answer file."""
+    tree = make_tree(
+        values("a", "x", human("b_c", "freeText", "first?")),
+        values("a_b", "y", human("c", "freeText", "second?")),
+        values("m", ["z"], human("q_r", "freeText", "third?")),
+        values("m-0_q", "w", human("r", "freeText", "fourth?")),
+    )
+    run = engine.start(tree)
+    await until(lambda: run.status == "waiting", "the run to wait")
+    asked = {r.key: r.question for r in run.human.open_requests()}
+    assert asked == {
+        "a/b_c": "first?",
+        "a_b/c": "second?",
+        "m[0]/q_r": "third?",
+        "m-0_q/r": "fourth?",
+    }
+    for key in asked:
+        run.human.answer(key, f"answer to {key}")
+    summary = await run.wait()
+    assert summary.status == "finished"
+    assert {key: run.instances[key].output for key in asked} == {
+        key: f"answer to {key}" for key in asked
+    }
 
 
 async def test_timeout_takes_the_default_answer(engine: Engine) -> None:

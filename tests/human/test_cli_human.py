@@ -17,7 +17,7 @@ import pytest
 from genarun_studio.cli_human import attach, parse_value
 from genarun_studio.cli_progress import Progress
 from genarun_studio.engine import Engine
-from genarun_studio.human import HumanRequest, RunInbox
+from genarun_studio.human import AnswerInvalid, HumanRequest, RunInbox
 from genarun_studio.store import Project
 from tests.engine.conftest import make_tree
 
@@ -63,7 +63,7 @@ def test_run_waits_exits_4_then_answer_and_resume_finish(tmp_path: Path) -> None
 
     bad = genarun("answer", run_id, KEY, "9", "--project", project)
     assert bad.returncode == 2
-    assert "must be one option of" in bad.stderr
+    assert "no option 9: give a number from 1 to 3" in bad.stderr
     unknown = genarun("answer", run_id, "opening/nothing", "1", "--project", project)
     assert unknown.returncode == 2
     assert KEY in unknown.stderr  # it names the open questions
@@ -208,6 +208,70 @@ async def test_the_terminal_prompt_asks_again_until_the_answer_fits(
     assert answer.channel == "cli"
 
 
+async def test_the_terminal_prompt_gives_way_to_an_answer_given_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nobody types at the terminal, someone answers from the editor or a webhook: the
+    prompt says so and the run finishes (it used to sit on the prompt, then print a stale
+    'waiting' table over the finished run). The next question takes the pending line."""
+    import os
+
+    tree = make_tree(
+        {
+            "id": "q",
+            "type": "human",
+            "config": {"kind": "multipleChoice", "question": "Tea?", "options": ["yes", "no"]},
+            "children": [
+                {
+                    "id": "r",
+                    "type": "human",
+                    "config": {"kind": "rating", "question": "How good?", "min": 1, "max": 5},
+                }
+            ],
+        }
+    )
+    read_end, write_end = os.pipe()
+    run = Engine(project=Project(tmp_path)).prepare(tree)
+
+    class Terminal:
+        """stdin of a person who does not type: while the prompt waits for a line, the
+        question is answered in "the editor"."""
+
+        def __init__(self) -> None:
+            self.pipe = open(read_end, encoding="utf-8")  # noqa: SIM115
+            self.reads = 0
+
+        def readline(self) -> str:
+            self.reads += 1
+            if self.reads == 1:
+                RunInbox(run.folder.path).submit("q", "yes", who="ed", channel="editor")
+            return self.pipe.readline()
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdin", terminal)
+    with terminal.pipe:
+        asked: list[str] = []
+
+        def on_event(event: object) -> None:
+            from genarun_studio.engine import events as ev
+
+            if isinstance(event, ev.RunWaiting):
+                asked.extend(event.keys)
+                if event.keys == ["q/r"]:  # the second question: the pending read gets a line
+                    os.write(write_end, b"4\n")
+
+        run.subscribe(on_event)
+        attach(run, Progress(run, enabled=False), interactive=True)
+        summary = await run.wait()
+        os.close(write_end)
+    assert summary.status == "finished"
+    assert asked == ["q", "q/r"]
+    assert run.instances["q"].output == "yes"
+    assert run.instances["q/r"].output == 4
+    assert "q was answered by ed (editor)" in capsys.readouterr().err
+    assert terminal.reads == 1  # one reader for both questions: no typed line is lost
+
+
 async def test_an_empty_line_in_the_prompt_leaves_the_question_for_later(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -227,6 +291,14 @@ def test_parse_value_reads_what_people_type() -> None:
     choice = req(kind="multipleChoice", question="?", options=["red", "blue"])
     assert parse_value(choice, "2") == "blue"
     assert parse_value(choice, "red") == "red"
+    with pytest.raises(AnswerInvalid, match="no option 7: give a number from 1 to 2"):
+        parse_value(choice, "7")
+    years = req(kind="multipleChoice", question="?", options=["1999", "2024"])
+    assert parse_value(years, "2024") == "2024"  # an option that is a number is itself
+    images = req(kind="pickImage", question="?", options=["assets/a.png", "assets/b.png"])
+    run_dir = Path("/p/trees/t/1")
+    assert parse_value(images, "/p/trees/t/1/assets/b.png", run_dir) == "assets/b.png"
+    assert parse_value(images, "1", run_dir) == "assets/a.png"
     assert parse_value(req(kind="rating", question="?"), " 4 ") == 4
     assert parse_value(req(kind="freeText", question="?"), "42") == "42"
     approve = req(kind="approve", question="?", text="t")

@@ -11,11 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from genarun_studio.engine import Engine, Run
+from genarun_studio.engine import Engine, Run, RunOptions
 from genarun_studio.human import RunInbox
 from genarun_studio.server.hooks import MAX_BODY, HookServer, is_loopback
 from genarun_studio.store import Project
 from tests.engine.conftest import make_tree, until, values
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 TREE = make_tree(
     values(
@@ -160,3 +162,34 @@ def test_loopback_is_the_default() -> None:
     assert is_loopback("localhost")
     assert is_loopback("::1")
     assert not is_loopback("0.0.0.0")
+
+
+async def test_a_remote_person_can_see_the_images_to_pick_from(
+    project: Path, server: HookServer
+) -> None:
+    """pickImage over HTTP: the request lists an ``imageUrls`` entry per image, served with
+    the run's token; nothing else of the run folder is served."""
+    from genarun_studio.core.formats import load_tree
+
+    run = Engine(project=Project(project)).start(
+        load_tree(EXAMPLES / "best-of-four.genarun.json"), options=RunOptions(mock=True)
+    )
+    await until(lambda: run.status == "waiting", "the run to wait")
+    auth = {"Authorization": f"Bearer {RunInbox(run.folder.path).token()}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        shown = (await http.get(f"{server.url}/runs/{run.id}/best/hook", headers=auth)).json()
+        assert len(shown["imageUrls"]) == 4
+        for option, url in zip(shown["options"], shown["imageUrls"], strict=True):
+            got = await http.get(url, headers=auth)
+            assert got.status_code == 200
+            assert got.content == (run.folder.path / option).read_bytes()
+            assert got.headers["content-type"] == "image/png"
+            assert (await http.get(url)).status_code == 401
+        base = f"{server.url}/runs/{run.id}/assets"
+        for name in ("run.json", "..", "%2e%2e", "nothing.png"):
+            assert (await http.get(f"{base}/{name}", headers=auth)).status_code == 404
+        answer = {"answer": shown["options"][2], "who": "remote"}
+        assert (await http.post(shown["postUrl"], json=answer, headers=auth)).status_code == 200
+    summary = await asyncio.wait_for(run.wait(), 30)
+    assert summary.status == "finished"
+    assert run.instances["candidates/best"].output == shown["options"][2]

@@ -41,12 +41,13 @@ def test_the_live_run_waits_and_is_answered_in_the_panel(
     assert run is not None
     until(loop, lambda: run.status == "waiting", "the run to wait")
     until(loop, lambda: window.answers.pending(), "the panel to list the question")
-    QtWidgets.QApplication.processEvents()
-    loop.run_until_complete(asyncio.sleep(0.2))  # the canvas repaints states 10 times a second
-
     view = window.canvas.item("choice").view  # type: ignore[union-attr]
+    # the canvas repaints states 10 times a second: wait for it, not for a fixed time
+    until(loop, lambda: view.status_state == "waiting", "the waiting badge on the node")
     assert (view.status_state, view.status_text) == ("waiting", "waiting")
     assert window.answers_dock.windowTitle() == "Answers needed (1)"
+    assert not window.act_run.isEnabled()  # the run still goes: it waits for a person
+    assert window.act_stop.isEnabled()
     [pending] = window.answers.pending()
     assert pending.live
     assert "What does a leopard gecko named Pip do next?" in window.answers.question.text()
@@ -104,6 +105,40 @@ def test_images_show_as_thumbnails_and_a_pick_is_recorded(qtbot: Any, tmp_path: 
     assert answer is not None
     assert answer.value == pending.request.options[3]
     assert panel.pending() == []
+
+
+def test_a_run_that_ended_waiting_is_answered_and_resumed_in_the_editor(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    """The whole editor channel without a terminal: a run of an earlier session that ended
+    waiting is answered in the panel, and Resume run finishes it in its own folder."""
+    tree = load_tree(EXAMPLES / "story-choice.genarun.json")
+    run_id = suspended(window.runner.project.root, tree, mock=True)
+    asyncio.set_event_loop(loop)  # asyncio.run (the earlier session) unset the editor's loop
+    panel = window.answers
+    panel.refresh()
+    [pending] = panel.pending()
+    assert (pending.run_id, pending.live) == (run_id, False)
+    assert not panel.resume_button.isHidden()
+    choices = panel._editor
+    assert isinstance(choices, QtWidgets.QListWidget)
+    choices.setCurrentRow(1)
+    chosen = choices.item(1).text()
+    assert panel.submit()
+    assert panel.pending() == []
+    assert f"Resume run goes on with {run_id}" in panel.note.text()
+    panel.resume_button.click()
+    run = window.runner.run
+    assert run is not None
+    assert run.id == run_id  # the same run, in its own folder, not a new one
+    summary = loop.run_until_complete(asyncio.wait_for(window.runner.wait(), 30))
+    assert summary is not None
+    assert summary.status == "finished"
+    assert run.instances["opening/paths/choice"].output == chosen
+    assert "opening/paths/choice/chapter" in run.instances
+    # an unknown run is refused with a message, nothing starts
+    assert window.continue_history("story-choice/1999-01-01_00-00-00") is False
+    assert "Cannot resume" in window.last_warning
 
 
 def test_refusals_show_in_the_panel(qtbot: Any, tmp_path: Path) -> None:
@@ -189,3 +224,62 @@ def test_the_human_node_form_is_generated_from_its_config(qtbot: Any) -> None:
     options_from.setText("opening_paths")
     form.flush()
     assert doc.node("choice").config["options_from"] == "opening_paths"
+
+
+def test_questions_of_another_process_show_up_by_themselves(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    """A terminal's run that exits waiting writes the index through its own connection: the
+    panel (and its dock's count) picks the question up with no Refresh click."""
+    assert window.answers._external_timer.isActive()
+    assert window.answers.check_external() is False
+    tree = load_tree(EXAMPLES / "story-choice.genarun.json")
+    run_id = suspended(window.runner.project.root, tree, mock=True)  # its own Project
+    asyncio.set_event_loop(loop)
+    assert window.answers.pending() == []
+    assert window.answers.check_external() is True
+    assert [p.run_id for p in window.answers.pending()] == [run_id]
+    assert window.answers_dock.windowTitle() == "Answers needed (1)"
+    assert window.answers.check_external() is False
+
+
+def test_the_panel_copies_a_webhook_call_that_answers(qtbot: Any, tmp_path: Path) -> None:
+    """The editor's user hands a question on: the copied curl command carries the URL and
+    the run's token (on the clipboard only, never in the panel's text), and it works."""
+    import re
+
+    import httpx
+
+    project = tmp_path / "project"
+    tree = load_tree(EXAMPLES / "story-choice.genarun.json")
+    run_id = suspended(project, tree, mock=True)
+    window = MainWindow(
+        project,
+        settings=QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat),
+    )
+    qtbot.addWidget(window)
+    panel = window.answers
+    assert not panel.copy_hook_button.isEnabled()  # no server yet
+    assert panel.copy_hook_call() is None
+    panel.hooks_button.setChecked(True)
+    assert panel.copy_hook_button.isEnabled()
+    command = panel.copy_hook_call()
+    assert command is not None
+    assert QtWidgets.QApplication.clipboard().text() == command
+    [pending] = panel.pending()
+    token = RunInbox(pending.run_dir).token()
+    assert f"Bearer {token}" in command
+    for label in (panel.hooks_label, panel.note, panel.where, panel.error, panel.question):
+        assert token not in label.text()
+    match = re.search(r"'(http://127\.0\.0\.1:\d+/runs/[^']+)'$", command)
+    assert match is not None
+    url = match.group(1)
+    assert url.startswith(f"{panel.hooks_url}/runs/{run_id}/choice/hook?key=")
+    headers = {"Authorization": f"Bearer {token}"}
+    shown = httpx.get(url, headers=headers, timeout=10).json()
+    answer = {"answer": shown["options"][2], "who": "friend"}
+    assert httpx.post(url, json=answer, headers=headers, timeout=10).status_code == 200
+    given = RunInbox(pending.run_dir).answer("opening/paths/choice")
+    assert given is not None
+    assert (given.value, given.who, given.channel) == (shown["options"][2], "friend", "webhook")
+    window.close()

@@ -158,26 +158,35 @@ def test_the_dark_palette_shows_disabled_controls_as_disabled(qapp: Any) -> None
         qapp.setPalette(before)
 
 
-def test_a_screenshot_of_a_run_waiting_for_a_person_shows_the_question(tmp_path: Path) -> None:
+def test_screenshot_run_of_a_tree_that_asks_stops_at_the_question(tmp_path: Path) -> None:
+    """``--run`` on a tree with a human node renders the waiting question (it used to wait
+    for the run's end forever) and leaves the run ``waiting`` in the project."""
+
+    from genarun_studio.human import open_requests
+
+    project = tmp_path / "project"
     out = tmp_path / "answers.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "genarun_studio.qt.app", "--project", str(project)]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "genarun_studio.qt.app",
-            str(EXAMPLES / "story-choice.genarun.json"),
-            "--project",
-            str(tmp_path / "p"),
-            "--run",
-            "--screenshot",
-            str(out),
-        ],
+        [*command, str(EXAMPLES / "story-choice.genarun.json"), "--screenshot", str(out), "--run"],
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
-    assert result.returncode == 0, result.stderr
-    assert out.stat().st_size > 10_000
-    [run_dir] = (tmp_path / "p" / "trees" / "story-choice").glob("2*")
-    assert json.loads((run_dir / "run.json").read_text())["status"] == "waiting"
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not QtGui.QImage(str(out)).isNull()
+    (meta_path,) = (project / "trees" / "story-choice").glob("2*/run.json")
+    meta = json.loads(meta_path.read_text())
+    assert (meta["status"], meta["pid"]) == ("waiting", None)
+    assert [o.request.node_id for o in open_requests(project)] == ["choice"]
+    unknown = subprocess.run(
+        [*command, "--screenshot", str(out), "--view", "histroy"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert unknown.returncode == 2
+    assert "unknown --view 'histroy'" in unknown.stderr

@@ -133,4 +133,13 @@ def test_estimate_a_real_run_beside_its_actual_cost(qtbot: QtBot, tmp_path: Path
     assert view.runs.rows[0]["est_cost_usd"] == pytest.approx(recorded["est_cost_usd"])
     assert not list(Path(summary.run_dir).parent.glob("2*-2"))  # the dry run left no run
     view.shutdown()
+    # kept in the run folder too: an index rebuilt from the folders still has it
+    from genarun_studio.store.rebuild import rebuild_index
+
+    assert (Path(summary.run_dir) / "estimate.json").is_file()
+    assert rebuild_index(project) == 1
+    rebuilt = project.index.run(summary.run_id)
+    assert rebuilt is not None
+    assert rebuilt["est_cost_usd"] == pytest.approx(recorded["est_cost_usd"])
+    assert project.index.node_estimates(summary.run_id) == pytest.approx(nodes)
     project.close()

@@ -54,3 +54,64 @@ def test_the_running_row_changes_while_the_run_goes(
     assert source.data() == "finished"
     assert str(panel.proxy.index(source.row(), INSTANCES).data()).startswith(str(indexed["total"]))
     project.close()
+
+
+def test_runs_of_another_process_show_up_by_themselves(qtbot: QtBot, tmp_path: Path) -> None:
+    """A `genarun run` in a terminal writes the same index through its own connection: the
+    shown panel notices (SQLite's data version) and refreshes, with no Refresh click."""
+    import subprocess
+    import sys
+
+    from genarun_studio.qt.history import EXTERNAL_POLL_MS
+
+    project = Project(tmp_path / "project")
+    panel = RunHistoryPanel(project.index)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel._external_timer.isActive()
+    assert panel._external_timer.interval() == EXTERNAL_POLL_MS
+    assert panel.check_external() is False  # nothing changed since the panel read it
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genarun_studio",
+            "run",
+            str(EXAMPLES / "lizard-blog.genarun.json"),
+            "--mock",
+            "--project",
+            str(project.root),
+            "--json",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert panel.model.runs == []
+    assert panel.check_external() is True
+    assert [r["status"] for r in panel.model.runs] == ["finished"]
+    assert panel.check_external() is False
+    panel.hide()  # a hidden panel costs nothing: it looks again when shown
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genarun_studio",
+            "run",
+            str(EXAMPLES / "lizard-blog.genarun.json"),
+            "--mock",
+            "--project",
+            str(project.root),
+            "-q",
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert panel.check_external() is False
+    panel.show()
+    assert panel.check_external() is True
+    assert len(panel.model.runs) == 2
+    project.close()

@@ -78,9 +78,39 @@ def test_timeline_has_one_bar_per_instance(qtbot: QtBot, runs: Runs) -> None:
     assert sorted(str(b.data(0)) for b in bars) == sorted(i["key"] for i in instances)
     assert all(b.rect().width() >= 2 for b in bars)
     assert all("node " in b.toolTip() for b in bars)
-    detail.tabs.setCurrentIndex(0)
-    qtbot.wait(50)
-    detail.grab().save("/tmp/rundetail.png")
+
+
+def test_a_question_still_open_has_its_bar(qtbot: QtBot, tmp_path: Path) -> None:
+    """A run that ended waiting for a person: the waiting instance started and never ended,
+    and still gets its (waiting-coloured) bar, to the run's last moment."""
+    from genarun_studio.engine import events as ev
+    from genarun_studio.qt.canvas import STATE_COLORS
+
+    project = Project(tmp_path / "project")
+
+    async def go() -> str:
+        waiting = asyncio.Event()
+        run = Engine(project=project).prepare(
+            load_tree(EXAMPLES / "story-choice.genarun.json"), options=RunOptions(mock=True)
+        )
+        run.subscribe(lambda event: waiting.set() if isinstance(event, ev.RunWaiting) else None)
+        run.start()
+        await asyncio.wait_for(waiting.wait(), 30)
+        run.human.suspend()
+        return (await run.wait()).run_id
+
+    run_id = asyncio.run(go())
+    assert project.index is not None
+    detail = _detail(qtbot, project.index)
+    assert detail.show_run(run_id)
+    bars = {str(b.data(0)): b for b in detail.timeline_bars()}
+    assert sorted(bars) == ["opening", "opening/paths", "opening/paths/choice"]
+    question = bars["opening/paths/choice"]
+    assert question.brush().color().name() == STATE_COLORS["waiting"].lower()
+    assert "waiting" in question.toolTip()
+    right = max(b.mapRectToScene(b.rect()).right() for b in bars.values())
+    assert question.mapRectToScene(question.rect()).right() == right
+    project.close()
 
 
 def test_bars_in_one_lane_row_never_overlap(qtbot: QtBot, runs: Runs) -> None:
