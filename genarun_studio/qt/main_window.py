@@ -899,22 +899,19 @@ class MainWindow(QtWidgets.QMainWindow):
         run = self.runner.run
         if run is None:
             return
-        if isinstance(event, ev.InstanceEvent):
-            total = len(run.instances)
-            finished = sum(
-                1
-                for i in run.instances.values()
-                if i.state in ("done", "cached", "failed", "skipped", "stopped")
-            )
-            self.progress.setRange(0, max(total, 1))
-            self.progress.setValue(finished)
         if isinstance(event, ev.RunPaused | ev.RunResumed):
             self._update_run_actions()
 
     def _on_nodes_changed(self, node_ids: set[str]) -> None:
+        """At most every 100 ms while a run goes (per event would be quadratic: a big run
+        has tens of thousands of events over tens of thousands of instances)."""
         run = self.runner.run
         if run is None or self.canvas is None:
             return
+        ended = ("done", "cached", "failed", "skipped", "stopped")
+        finished = sum(1 for i in run.instances.values() if i.state in ended)
+        self.progress.setRange(0, max(len(run.instances), 1))
+        self.progress.setValue(finished)
         for node_id, (state, text, image) in node_summaries(run, node_ids).items():
             self.canvas.show_status(node_id, state, text, image)
         selected = self.canvas.selected_ids()
