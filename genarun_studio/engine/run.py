@@ -20,7 +20,7 @@ import secrets
 import shutil
 import time
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +50,10 @@ __all__ = ["Run", "RunOptions", "RunSummary"]
 
 log = logging.getLogger(__name__)
 Subscriber = Callable[[ev.Event], None]
+
+
+ADMIT_PER_TURN = 64
+"""How many instances may begin per turn of the event loop (see :meth:`Run._admit`)."""
 
 
 class RunOptions(BaseModel):
@@ -162,6 +166,9 @@ class Run:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._admit_budget = 0
+        self._admit_waiters: deque[asyncio.Future[None]] = deque()
+        self._admit_armed = False
         self._main: asyncio.Task[RunSummary] | None = None
         self._stop_reason: str | None = None
         self._halted = False
@@ -512,8 +519,41 @@ class Run:
                 return semaphore
             semaphore.release()
 
+    async def _admit(self) -> None:
+        """Wait for a place among the instances that begin in this turn of the event loop.
+
+        A fan-out over thousands of items starts an instance task for each at once; begun in
+        one turn (plan, cache look-up, the queued event each), they would hold the loop — in
+        the editor, its window — for seconds. At most :data:`ADMIT_PER_TURN` begin per turn.
+        """
+        if self._admit_budget > 0 and not self._admit_waiters:
+            self._admit_budget -= 1
+            self._arm_admit()
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._admit_waiters.append(waiter)
+        self._arm_admit()
+        await waiter
+
+    def _arm_admit(self) -> None:
+        if not self._admit_armed:
+            self._admit_armed = True
+            asyncio.get_running_loop().call_soon(self._admit_turn)
+
+    def _admit_turn(self) -> None:
+        self._admit_armed = False
+        self._admit_budget = ADMIT_PER_TURN
+        while self._admit_budget > 0 and self._admit_waiters:
+            waiter = self._admit_waiters.popleft()
+            if not waiter.done():  # a cancelled instance gives its place away
+                waiter.set_result(None)
+                self._admit_budget -= 1
+        if self._admit_waiters:
+            self._arm_admit()
+
     async def _run_instance(self, inst: NodeInstance) -> None:
         node = inst.node
+        await self._admit()
         inst.state = "queued"
         inst.queued_at = time.time()
         self._emit(ev.InstanceQueued(run_id=self.id, key=inst.key, node_id=node.id, lane=inst.lane))

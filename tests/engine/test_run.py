@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -539,3 +540,34 @@ async def test_step_runs_one_node_at_a_time(engine: Engine, provider: ScriptedPr
     run.resume()
     assert (await run.wait()).status == "finished"
     assert len(provider.calls) == 5
+
+
+async def test_a_huge_fan_out_begins_a_bounded_number_of_instances_per_loop_turn(
+    engine: Engine, provider: ScriptedProvider
+) -> None:
+    """Thousands of fan-out items must not all begin in one turn of the event loop (the
+    editor's window would freeze): at most ADMIT_PER_TURN begin per turn."""
+    from genarun_studio.engine.run import ADMIT_PER_TURN
+
+    n = 5 * ADMIT_PER_TURN
+    tree = make_tree(values("xs", list(range(n)), text("t", "item ${xs}")))
+    run = engine.prepare(tree)
+    turn = 0
+    began: Counter[int] = Counter()
+    run.subscribe(lambda e: began.update([turn]) if isinstance(e, ev.InstanceQueued) else None)
+
+    async def count_turns() -> None:
+        nonlocal turn
+        while True:
+            await asyncio.sleep(0)  # once per turn of the loop
+            turn += 1
+
+    ticker = asyncio.ensure_future(count_turns())
+    try:
+        summary = await run.wait()
+    finally:
+        ticker.cancel()
+    assert summary.counts == {"done": n + 1}
+    assert sum(began.values()) == n + 1
+    assert max(began.values()) <= 2 * ADMIT_PER_TURN
+    assert len(began) >= n // (2 * ADMIT_PER_TURN)
