@@ -540,7 +540,7 @@ class Run:
             if prior is not None and prior.get("signature") == inst.signature:
                 self._restore(inst, prior)
                 return
-            if self._use_cache(node):
+            if node_type.cacheable and self._use_cache(node):
                 hit = self.cache.get(inst.signature)
                 if hit is not None and self._usable(hit):
                     if node.index_output:
@@ -598,7 +598,7 @@ class Run:
         except Exception as exc:  # a result that cannot be kept must not count as done
             self._fail(inst, f"could not record the result ({type(exc).__name__}: {exc})")
             return
-        if node.cache and inst.signature:
+        if node.cache and node_type.cacheable and inst.signature:
             self.cache.put(
                 inst.signature,
                 CachedResult(

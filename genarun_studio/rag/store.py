@@ -161,6 +161,16 @@ class IndexStore:
             return None
         return int(VectorIndex.read_manifest(path).get("revision") or 0)
 
+    def version(self, name: str) -> str | None:
+        """What a query's plan records of the index (cheap: the manifest only): its revision
+        and when it was made, so an index removed and made again never passes for the old
+        one. None when it is missing."""
+        path = self.path_of(name)
+        if not (path / "manifest.json").is_file():
+            return None
+        manifest = VectorIndex.read_manifest(path)
+        return f"{manifest.get('created_at') or 0}/{int(manifest.get('revision') or 0)}"
+
     def open_or_create(self, name: str, model: str | None) -> VectorIndex:
         """The index ``name``; made with ``model`` (default MiniLM) when it does not exist.
         A ``model`` that differs from an existing index's is an error."""
