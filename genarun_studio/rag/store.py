@@ -265,6 +265,15 @@ class IndexStore:
         index = self.open_or_create(name, model)
         images = "image" in index.modalities
         files = collect_files([Path(p) for p in paths], images=images)
+        if not files:
+            shown = ", ".join(str(p) for p in paths)
+            if not images and collect_files([Path(p) for p in paths], images=True):
+                raise RagError(
+                    f"only images under {shown}, and index {name!r} is a text index "
+                    f"({index.spec}): images go into a CLIP index (--model clip)"
+                )
+            kinds = "text, Markdown, PDF or image" if images else "text, Markdown or PDF"
+            raise RagError(f"no {kinds} files under {shown}")
         report = AddReport(files=len(files))
         known = {e.get("source"): e.get("stamp") for e in index.entries}
         chunks: list[Chunk] = []

@@ -113,6 +113,23 @@ def test_mistakes_are_one_sentence(tmp_path: Path, args: list[str], message: str
     assert "Traceback" not in err
 
 
+def test_a_folder_with_nothing_to_index_is_named_and_leaves_no_index(tmp_path: Path) -> None:
+    write_images(tmp_path / "stills", ["red", "blue"])
+    code, _, err = invoke(
+        "index", "add", "pics", str(tmp_path / "stills"), "--project", str(tmp_path)
+    )
+    assert code == 2
+    assert "only images under" in err
+    assert "--model clip" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = invoke(
+        "index", "add", "pics", str(tmp_path / "empty"), "--project", str(tmp_path)
+    )
+    assert code == 2
+    assert "no text, Markdown or PDF files under" in err
+    assert not (tmp_path / ".genarun" / "indexes" / "pics").exists()
+
+
 def test_the_installed_command_prints_no_progress_noise(tmp_path: Path, notes: Path) -> None:
     result = subprocess.run(
         [
