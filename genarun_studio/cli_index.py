@@ -97,15 +97,44 @@ def index_add(
     """Index text, Markdown and PDF files (and images, for a CLIP index) under PATHS.
 
     Folders are walked. A file indexed before is skipped when unchanged and replaced when it
-    changed; the index is made on first use.
+    changed; the index is made on first use. Files are saved in batches as they are
+    embedded, so an interrupted add keeps what it finished and running it again goes on.
     """
     store = _store(project)
     started = time.monotonic()
-    report = _run(
-        store.add_files(
-            name, list(paths), model=model, tags=tags, chunk_size=chunk_size, overlap=overlap
+    live = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if live and done < total:
+            click.echo(f"\r{name}: {done}/{total} files", err=True, nl=False)
+
+    def clear() -> None:
+        if live:
+            click.echo("\r\033[K", err=True, nl=False)
+
+    try:
+        report = asyncio.run(
+            store.add_files(
+                name,
+                list(paths),
+                model=model,
+                tags=tags,
+                chunk_size=chunk_size,
+                overlap=overlap,
+                progress=progress,
+            )
         )
-    )
+    except GenarunError as exc:
+        clear()
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        clear()
+        _fail(
+            f"interrupted: the files finished so far are in {name!r}; run the same command "
+            "again to go on",
+            130,
+        )
+    clear()
     if as_json:
         click.echo(json.dumps({"index": name, **report.to_json()}))
         return

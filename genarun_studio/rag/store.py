@@ -33,6 +33,8 @@ from genarun_studio.rag.index import VectorIndex
 __all__ = ["AddReport", "Hit", "IndexInfo", "IndexStore", "entry_hash"]
 
 _NAME = re.compile(ID_PATTERN)
+ADD_BATCH = 256
+"""Chunks embedded and saved together when adding files (a kill loses at most one batch)."""
 
 
 @dataclass
@@ -244,12 +246,21 @@ class IndexStore:
         chunk_size: int = 1000,
         overlap: int = 150,
         embed: EmbedFunction | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        batch: int = ADD_BATCH,
     ) -> AddReport:
         """Index files and folders. A file indexed before is skipped when unchanged and
-        replaced (its old chunks removed) when it changed."""
+        replaced (its old chunks removed) when it changed.
+
+        Files are embedded and saved in batches of about ``batch`` chunks (whole files), so
+        an add that is killed or fails half-way keeps the files it finished, and adding
+        again goes on from there. ``progress(files_done, files)`` is called after each
+        batch (in the caller's thread)."""
         return await self._keeping_no_empty_index(
             name,
-            lambda: self._add_files(name, paths, model, tags, chunk_size, overlap, embed),
+            lambda: self._add_files(
+                name, paths, model, tags, chunk_size, overlap, embed, progress, batch
+            ),
         )
 
     async def _add_files(
@@ -261,6 +272,8 @@ class IndexStore:
         chunk_size: int,
         overlap: int,
         embed: EmbedFunction | None,
+        progress: Callable[[int, int], None] | None,
+        batch: int,
     ) -> AddReport:
         index = self.open_or_create(name, model)
         images = "image" in index.modalities
@@ -274,30 +287,42 @@ class IndexStore:
                 )
             kinds = "text, Markdown, PDF or image" if images else "text, Markdown or PDF"
             raise RagError(f"no {kinds} files under {shown}")
-        report = AddReport(files=len(files))
+        report = AddReport(files=len(files), count=len(index))
         known = {e.get("source"): e.get("stamp") for e in index.entries}
         chunks: list[Chunk] = []
         stamps: dict[str, str] = {}
-        changed: set[str] = set()
+        done = 0
+
+        async def flush() -> None:
+            if stamps:
+                entries = [self._entry(c, stamp=stamps.get(c.source)) for c in chunks]
+                added, replaced, report.count = await self._add(
+                    index, chunks, entries, replace_sources=set(stamps), embed=embed
+                )
+                report.added += added
+                report.replaced += replaced
+                chunks.clear()
+                stamps.clear()
+            if progress is not None:
+                progress(done, len(files))
+
         for file in files:
             source = self.relative(file)
             stat = file.stat()
             stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+            done += 1
             if known.get(source) == stamp:
                 report.unchanged += 1
                 continue
-            if source in known:
-                changed.add(source)
-            stamps[source] = stamp
+            stamps[source] = stamp  # new or changed: its old chunks (if any) are replaced
             for chunk in read_chunks(file, source, size=chunk_size, overlap=overlap):
                 chunk.tags = list(tags)
                 if chunk.asset is not None:
                     chunk.asset = self.relative(Path(chunk.asset))
                 chunks.append(chunk)
-        entries = [self._entry(c, stamp=stamps.get(c.source)) for c in chunks]
-        report.added, report.replaced, report.count = await self._add(
-            index, chunks, entries, replace_sources=changed | set(stamps), embed=embed
-        )
+            if len(chunks) >= batch:
+                await flush()
+        await flush()
         return report
 
     async def add_chunks(
