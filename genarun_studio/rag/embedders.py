@@ -12,7 +12,7 @@ index was built with:
     key as for chat: ``OPENAI_BASE_URL``, the keychain, or the tree's ``embed`` profile).
 ``clip:ARCH/PRETRAINED`` (``clip`` alone: ``ViT-B-32/laion2b_s34b_b79k``)
     open_clip, texts and images in one space. ``PRETRAINED`` is an open_clip tag, a path to a
-    checkpoint file, or ``random`` (random weights: for tests only).
+    checkpoint file, or ``random`` (random weights from a fixed seed: for tests only).
 
 Heavy libraries (torch, sentence-transformers, open_clip) are imported when a model is first
 used, never at import time. Vectors are float32, L2-normalised, one row per input, so the
@@ -226,9 +226,15 @@ class ClipEmbedder(_Local):
         open_clip: Any = require("open_clip", "clip", "CLIP embeddings")
         pretrained = None if self.pretrained == "random" else self.pretrained
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                self.arch, pretrained=pretrained, device="cpu"
-            )
+            import torch
+
+            # random weights from a fixed seed: an index made in one process must answer
+            # queries embedded in another (the CLI, the editor, a later run)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    self.arch, pretrained=pretrained, device="cpu"
+                )
             tokenizer = open_clip.get_tokenizer(self.arch)
         except RuntimeError as exc:
             if "Unknown model" in str(exc) or "not found" in str(exc):

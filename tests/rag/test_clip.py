@@ -30,6 +30,19 @@ async def test_texts_and_images_share_one_space(tiny_clip: str, tmp_path: Path) 
     )
 
 
+async def test_random_weights_are_the_same_in_every_process(tiny_clip: str, tmp_path: Path) -> None:
+    # two embedders made apart stand for two processes: an index made by one is queried
+    # by the other, so their random weights must agree
+    import torch
+
+    arch, _, pretrained = tiny_clip.removeprefix("clip:").partition("/")
+    first = ClipEmbedder(arch, pretrained)
+    vector = await first.embed_texts(["a red square"])
+    torch.manual_seed(1234)  # whatever the global generator holds
+    second = ClipEmbedder(arch, pretrained)
+    np.testing.assert_allclose(await second.embed_texts(["a red square"]), vector, atol=1e-6)
+
+
 async def test_an_image_index_persists_and_answers_both_ways(
     tiny_clip: str, tmp_path: Path
 ) -> None:
