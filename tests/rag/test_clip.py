@@ -3,6 +3,10 @@ text→image and image→text (random weights: no assertion on meaning)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,5 +91,40 @@ async def test_unknown_clip_models_and_unreachable_weights_are_named(tmp_path: P
     image = write_images(tmp_path, ["red"])[0]
     with pytest.raises(RagError, match="open_clip knows no model 'no-such-arch'"):
         await make_embedder("clip:no-such-arch/random").embed_images([image])
-    with pytest.raises(RagError, match="could not load the CLIP weights"):
+    with pytest.raises(RagError, match=r"could not load the CLIP weights .*no such checkpoint"):
         await make_embedder(f"clip:ViT-B-32/{tmp_path / 'missing.bin'}").embed_texts(["x"])
+    with pytest.raises(RagError, match="no pretrained weights 'no-such-tag' for ViT-B-32"):
+        await make_embedder("clip:ViT-B-32/no-such-tag").embed_texts(["x"])
+
+
+_OFFLINE = """
+import asyncio
+from genarun_studio.rag import make_embedder
+try:
+    asyncio.run(make_embedder("clip:ViT-B-32/laion2b_s34b_b79k").embed_texts(["x"]))
+except Exception as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+def test_weights_out_of_reach_fail_at_once_saying_so(tmp_path: Path) -> None:
+    # the hub is a closed port on this machine and the cache is empty: without the quick
+    # check, huggingface_hub would retry for most of a minute and log every attempt
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": f"http://127.0.0.1:{port}",
+        "HF_HOME": str(tmp_path / "hf"),
+    }
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HF_HUB_OFFLINE"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-c", _OFFLINE], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.startswith("RagError could not load the CLIP weights"), done.stdout
+    assert "127.0.0.1 cannot be reached (no network?)" in done.stdout
+    assert "clip:ARCH//path/to/weights.bin" in done.stdout
+    assert "Retrying" not in done.stderr
+    assert "Failed to download" not in done.stderr
