@@ -12,6 +12,7 @@ applies. Error messages and :meth:`HttpRequest.shown` never hold a secret's valu
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -135,6 +136,10 @@ def _resolve(value: TextParts, used: set[str]) -> str:
     return "".join(out)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Characters a header may not hold (a tab may)."""
+
+
 def _host(url: str) -> str:
     return urlsplit(url).netloc.rpartition("@")[2] or url
 
@@ -147,6 +152,12 @@ async def send(request: HttpRequest) -> HttpResponse:
     query = {k: _resolve(v, used) for k, v in request.query.items()}
     headers = {k: _resolve(v, used) for k, v in request.headers.items()}
     host = _host(request.url)
+    for name, value in headers.items():
+        if _CONTROL.search(value) or _CONTROL.search(name) or not name.strip():
+            raise ProviderError(  # httpx would call it a transport error, retried in vain
+                f"the header {name!r} holds a line break or another control character "
+                "(from a value of the context?); the request was not sent"
+            )
     if urlsplit(request.url).scheme not in ("http", "https"):
         raise ProviderError(f"the URL {request.url!r} is not http(s)")
 

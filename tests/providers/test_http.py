@@ -47,6 +47,22 @@ async def test_a_refused_connection_is_transient() -> None:
     assert caught.value.transient is True
 
 
+async def test_a_header_with_a_line_break_is_refused_before_sending(
+    openai_server: OpenAIServer,
+) -> None:
+    secrets.set_key("nl", SECRET)
+    request = HttpRequest(
+        url=f"{openai_server.url}/x", headers={"Authorization": [{"secret": "nl"}, " Lis\nbon"]}
+    )
+    with pytest.raises(
+        ProviderError, match="the header 'Authorization' holds a line break"
+    ) as caught:
+        await send(request)
+    assert caught.value.transient is False  # not retried: it would fail the same way
+    assert SECRET not in str(caught.value)
+    assert openai_server.requests == []
+
+
 async def test_a_post_sends_the_json_body(openai_server: OpenAIServer) -> None:
     openai_server.routes["/items"] = lambda r: Reply(status=201, body={"got": r.body})
     response = await send(
