@@ -142,7 +142,9 @@ class IndexBrowser(QWidget):
             else:
                 item = QTreeWidgetItem([name, str(info.count), info.embedder])
                 item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
-                item.setToolTip(2, f"{info.kind} search, {info.dim or '?'} dimensions")
+                item.setToolTip(
+                    2, f"{info.embedder}\n{info.kind} search, {info.dim or '?'} dimensions"
+                )
             self.indexes.addTopLevelItem(item)
             if name == current or (current is None and self.indexes.topLevelItemCount() == 1):
                 self.indexes.setCurrentItem(item)
