@@ -152,8 +152,8 @@ async def send(request: HttpRequest) -> HttpResponse:
     query = {k: _resolve(v, used) for k, v in request.query.items()}
     headers = {k: _resolve(v, used) for k, v in request.headers.items()}
     host = _host(request.url)
-    for name, value in headers.items():
-        if _CONTROL.search(value) or _CONTROL.search(name) or not name.strip():
+    for name, header in headers.items():
+        if _CONTROL.search(header) or _CONTROL.search(name) or not name.strip():
             raise ProviderError(  # httpx would call it a transport error, retried in vain
                 f"the header {name!r} holds a line break or another control character "
                 "(from a value of the context?); the request was not sent"
