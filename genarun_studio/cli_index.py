@@ -197,13 +197,28 @@ def index_query(
 def index_list(as_json: bool, project: Path | None) -> None:
     """The project's indexes: entries, sources, model and search kind."""
     store = _store(project)
-    infos = [_call(store.info, n) for n in store.names()]
+    rows: list[tuple[str, Any]] = []
+    for name in store.names():  # one damaged index must not hide the others
+        try:
+            rows.append((name, store.info(name)))
+        except GenarunError as exc:
+            rows.append((name, str(exc)))
     if as_json:
-        click.echo(json.dumps([i.to_json() for i in infos]))
+        click.echo(
+            json.dumps(
+                [
+                    info.to_json() if not isinstance(info, str) else {"name": n, "error": info}
+                    for n, info in rows
+                ]
+            )
+        )
         return
-    if not infos:
+    if not rows:
         click.echo(f"no indexes yet in {store.project_root}", err=True)
-    for info in infos:
+    for name, info in rows:
+        if isinstance(info, str):
+            click.echo(f"{name:<20} cannot be read: {info}")
+            continue
         click.echo(
             f"{info.name:<20} {info.count:>8} entries  {info.sources:>6} sources  "
             f"{info.kind:<5} {info.embedder}"

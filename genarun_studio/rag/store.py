@@ -457,8 +457,14 @@ class IndexStore:
         self, name: str, *, model: str | None = None, embed: EmbedFunction | None = None
     ) -> int:
         """Embed every entry again (with ``model`` when given, else the index's own) and
-        write a fresh FAISS index; returns the number of entries."""
-        index = self.open(name)
+        write a fresh FAISS index; returns the number of entries. A damaged FAISS file is
+        no obstacle: the entries hold every text and image path."""
+        try:
+            index = self.open(name)
+        except RagError:
+            index = VectorIndex.open(self.path_of(name), vectors=False)
+            if not index.entries:
+                raise
         spec = canonical_spec(model) if model else index.spec
         embedder = make_embedder(spec, embed=embed)
         entries = list(index.entries)

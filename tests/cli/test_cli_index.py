@@ -130,6 +130,28 @@ def test_a_folder_with_nothing_to_index_is_named_and_leaves_no_index(tmp_path: P
     assert not (tmp_path / ".genarun" / "indexes" / "pics").exists()
 
 
+def test_a_damaged_index_does_not_hide_the_others(
+    tmp_path: Path, notes: Path, minilm: object
+) -> None:
+    project = ["--project", str(tmp_path)]
+    assert invoke("index", "add", "good", str(notes), *project)[0] == 0
+    assert invoke("index", "add", "bad", str(notes), *project)[0] == 0
+    (entries,) = (tmp_path / ".genarun" / "indexes" / "bad").glob("entries-*.jsonl")
+    entries.write_text("{not json\n")
+    code, out, _ = invoke("index", "list", *project)
+    assert code == 0
+    assert "bad                  cannot be read: index 'bad' is damaged" in out
+    assert out.splitlines()[1].startswith("good ")
+    code, out, _ = invoke("index", "list", "--json", *project)
+    listed = json.loads(out)
+    assert listed[0]["name"] == "bad"
+    assert "damaged" in listed[0]["error"]
+    assert listed[1]["count"] == 2
+    code, _, err = invoke("index", "rebuild", "bad", *project)
+    assert code == 2
+    assert "damaged beyond a rebuild" in err
+
+
 def test_the_installed_command_prints_no_progress_noise(tmp_path: Path, notes: Path) -> None:
     result = subprocess.run(
         [

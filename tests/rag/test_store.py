@@ -163,6 +163,20 @@ async def test_an_index_keeps_its_model(tmp_path: Path, notes: Path, minilm: obj
         await store.add_files("notes", [notes / "x.png"])
 
 
+async def test_a_damaged_faiss_file_is_named_and_a_rebuild_mends_it(
+    tmp_path: Path, notes: Path, minilm: SentenceTransformerEmbedder
+) -> None:
+    store = IndexStore(tmp_path)
+    await store.add_files("notes", [notes])
+    (vectors,) = (tmp_path / ".genarun" / "indexes" / "notes").glob("vectors-*.faiss")
+    vectors.write_bytes(vectors.read_bytes()[:100])  # a disk that lost the file's end
+    with pytest.raises(RagError, match=r"damaged .*rebuild it \(genarun index rebuild notes\)"):
+        store.info("notes")
+    assert await store.rebuild("notes") == 5  # the entries hold every text
+    hits = await store.query("notes", "my kitten keeps hunting mice", k=1)
+    assert hits[0].source == "notes/pets.md"
+
+
 @pytest.mark.parametrize(
     ("given", "stored"),
     [
