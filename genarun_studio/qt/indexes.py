@@ -64,6 +64,7 @@ class IndexBrowser(QWidget):
         self._relay = _Relay(self)
         self._relay.done.connect(self._deliver)
         self._busy = 0
+        self._searches = 0
 
         self.indexes = QTreeWidget()
         self.indexes.setHeaderLabels(["Index", "Entries", "Model"])
@@ -219,12 +220,18 @@ class IndexBrowser(QWidget):
         k = self.k.value()
         store = self._store()
         self.status.setText(f"Searching {name}…")
+        self._searches += 1
+        number = self._searches
 
         def work() -> list[tuple[Any, QImage | None]]:
             hits = asyncio.run(store.query(name, text, k=k))
             return [(hit, _thumbnail(hit.asset) if hit.asset else None) for hit in hits]
 
-        self._in_thread(work, self._show)
+        def then(found: list[tuple[Any, QImage | None]]) -> None:
+            if number == self._searches:  # an older search that ends late is not shown
+                self._show(found)
+
+        self._in_thread(work, then)
 
     def _show(self, found: list[tuple[Any, QImage | None]]) -> None:
         self.results.clear()

@@ -48,6 +48,22 @@ def test_lists_indexes_and_shows_text_hits(qtbot: Any, tmp_path: Path, minilm: o
     assert not browser.busy
 
 
+def test_only_the_latest_search_is_shown(qtbot: Any, tmp_path: Path, minilm: object) -> None:
+    asyncio.run(IndexStore(tmp_path).add_files("notes", [_notes(tmp_path / "notes")]))
+    browser = IndexBrowser(tmp_path)
+    qtbot.addWidget(browser)
+    shown: list[list[Any]] = []
+    browser.resultsReady.connect(shown.append)
+    browser.k.setValue(1)
+    browser.search("what do lizards eat")
+    browser.search("how to bake bread")  # typed before the first one came back
+    qtbot.waitUntil(lambda: not browser.busy, timeout=60_000)
+    assert [[h.source for h in hits] for hits in shown] == [["notes/bread.txt"]]
+    first = browser.results.item(0)
+    assert first is not None
+    assert "bread" in first.text()
+
+
 def test_image_hits_show_thumbnails(qtbot: Any, tmp_path: Path, tiny_clip: str) -> None:
     write_images(tmp_path / "stills", ["red", "green"])
     asyncio.run(IndexStore(tmp_path).add_files("stills", [tmp_path / "stills"], model=tiny_clip))
