@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -131,13 +131,30 @@ def _resolve(value: TextParts, used: set[str]) -> str:
                 f"no secret {name!r}: store it with `genarun keys set {name}` "
                 f"or set {secrets.env_var(name)}"
             )
-        used.add(key)
+        used.update(_echoed_forms(key))
         out.append(key)
     return "".join(out)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 """Characters a header may not hold (a tab may)."""
+
+
+def _echoed_forms(key: str) -> set[str]:
+    """A secret as a server may echo it back: as sent, URL-encoded (as httpx puts it in the
+    query, and the other usual ways) and JSON-escaped (``/`` as ``\\/``)."""
+    import httpx
+
+    encoded = str(httpx.QueryParams({"k": key})).partition("=")[2]
+    forms = {
+        key,
+        encoded,
+        quote(key, safe=""),
+        quote_plus(key),
+        json.dumps(key)[1:-1],
+        key.replace("/", "\\/"),
+    }
+    return {form for form in forms if form}
 
 
 def _host(url: str) -> str:
