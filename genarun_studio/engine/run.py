@@ -547,7 +547,7 @@ class Run:
                         await self._index_output(inst, hit.output)
                     self._reuse(inst, hit)
                     return
-            if self._selection.get(node.id) == "ancestor":
+            if self._selection.get(node.id) == "ancestor" and node_type.cacheable:
                 self.instance_log(
                     inst,
                     f"{node.id} is not in the cache; running it to get "
