@@ -138,6 +138,13 @@ def index_add(
     if as_json:
         click.echo(json.dumps({"index": name, **report.to_json()}))
         return
+    if report.empty:
+        shown = ", ".join(report.empty[:5]) + (" …" if len(report.empty) > 5 else "")
+        click.echo(
+            f"note: {len(report.empty)} file(s) held no text, so nothing of them is indexed "
+            f"(a scanned PDF is only images): {shown}",
+            err=True,
+        )
     click.echo(
         f"{name}: {report.added} chunk(s) added from {report.files - report.unchanged} "
         f"file(s), {report.unchanged} unchanged, {report.replaced} replaced; "

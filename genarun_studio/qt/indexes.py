@@ -275,9 +275,14 @@ class IndexBrowser(QWidget):
         def then(report: Any) -> None:
             self.refresh()
             self.select_index(name)
+            empty = (
+                f"; {len(report.empty)} file(s) held no text (scanned PDFs?)"
+                if report.empty
+                else ""
+            )
             self.status.setText(
                 f"{name}: {report.added} chunk(s) added, {report.unchanged} file(s) unchanged; "
-                f"{report.count} in the index"
+                f"{report.count} in the index{empty}"
             )
             self.indexAdded.emit(name)
 

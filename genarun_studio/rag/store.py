@@ -87,9 +87,11 @@ class AddReport:
     replaced: int = 0
     files: int = 0
     count: int = 0
+    empty: list[str] = field(default_factory=list)
+    """Files that held no text (a scanned PDF is only images): nothing of them is indexed."""
 
-    def to_json(self) -> dict[str, int]:
-        return dict(self.__dict__)
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "empty": list(self.empty)}
 
 
 def entry_hash(kind: str, content: str) -> str:
@@ -315,11 +317,14 @@ class IndexStore:
                 report.unchanged += 1
                 continue
             stamps[source] = stamp  # new or changed: its old chunks (if any) are replaced
+            before = len(chunks)
             for chunk in read_chunks(file, source, size=chunk_size, overlap=overlap):
                 chunk.tags = list(tags)
                 if chunk.asset is not None:
                     chunk.asset = self.relative(Path(chunk.asset))
                 chunks.append(chunk)
+            if len(chunks) == before:
+                report.empty.append(source)
             if len(chunks) >= batch:
                 await flush()
         await flush()

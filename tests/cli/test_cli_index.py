@@ -152,6 +152,19 @@ def test_a_damaged_index_does_not_hide_the_others(
     assert "damaged beyond a rebuild" in err
 
 
+def test_a_pdf_without_text_is_named(tmp_path: Path, notes: Path, minilm: object) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (200, 100), "white").save(notes / "scan.pdf")  # a scan: images only
+    code, out, err = invoke("index", "add", "n", str(notes), "--project", str(tmp_path))
+    assert code == 0
+    assert "2 chunk(s) added from 3 file(s)" in out
+    assert "note: 1 file(s) held no text" in err
+    assert "scan.pdf" in err
+    code, out, _ = invoke("index", "add", "n", str(notes), "--json", "--project", str(tmp_path))
+    assert json.loads(out)["empty"] == ["notes/scan.pdf"]  # inside the project: relative
+
+
 def test_the_installed_command_prints_no_progress_noise(tmp_path: Path, notes: Path) -> None:
     result = subprocess.run(
         [
