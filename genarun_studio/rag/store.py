@@ -534,9 +534,16 @@ class IndexStore:
                 raise RagError("the query is empty")
             vector = (await embedder.embed_texts([text or ""]))[0]
         want = set(kinds)
+        every = want >= {"text", "image"}
+        # a kind filter looks further than k, and at the whole index only when that was not
+        # enough (on a big HNSW index, asking for every vector costs far more than a query)
+        wide = k if every else min(len(index), max(8 * k, 64))
         with index.reading():
-            found = index.search(vector, k if want >= {"text", "image"} else len(index))
-        hits = [self._hit(s, e) for s, e in found if e.get("kind", "text") in want]
+            found = index.search(vector, wide)
+            hits = [self._hit(s, e) for s, e in found if e.get("kind", "text") in want]
+            if len(hits) < k and wide < len(index):
+                found = index.search(vector, len(index))
+                hits = [self._hit(s, e) for s, e in found if e.get("kind", "text") in want]
         return hits[:k]
 
     async def everything(

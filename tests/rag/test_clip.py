@@ -79,6 +79,21 @@ async def test_an_image_index_persists_and_answers_both_ways(
     assert texts[0].to_json()["text"] == "a caption about the sea"
 
 
+async def test_a_kind_filter_finds_a_rare_kind_among_many(tiny_clip: str, tmp_path: Path) -> None:
+    # one image among 100 captions: a kind filter looks past its first wide window
+    store = IndexStore(tmp_path)
+    (image,) = write_images(tmp_path / "stills", ["red"])
+    await store.add_files("stills", [tmp_path / "stills"], model=tiny_clip)
+    captions = [Chunk(text=f"caption number {i} of a long list", source="c") for i in range(100)]
+    await store.add_chunks("stills", captions)
+    for query in ("caption number 5", "a red square"):
+        hits = await store.query("stills", query, k=3, kinds=("image",))
+        assert [Path(h.asset or "").name for h in hits] == [image.name]
+    texts = await store.query("stills", image=image, k=70, kinds=("text",))
+    assert len(texts) == 70
+    assert all(h.text for h in texts)
+
+
 async def test_a_text_index_refuses_images(tmp_path: Path, minilm: object, tiny_clip: str) -> None:
     store = IndexStore(tmp_path)
     await store.add_chunks("notes", [Chunk(text="hello", source="x")])
