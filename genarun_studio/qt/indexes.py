@@ -40,6 +40,11 @@ from genarun_studio.errors import GenarunError
 __all__ = ["IndexBrowser"]
 
 THUMB = 96
+MODEL_CHOICES = [
+    "minilm — texts, Markdown and PDF (offline)",
+    "clip — images and texts in one space (downloads its weights once)",
+]
+"""What "Add files…" offers for a new index (editable: any ``--model`` spec works)."""
 
 
 class _Relay(QObject):
@@ -260,9 +265,18 @@ class IndexBrowser(QWidget):
         name, ok = QInputDialog.getText(self, "Add to index", "Index name:", text=name or "notes")
         if not ok or not name.strip():
             return
+        name = name.strip()
+        model = None
+        if name not in self.index_names():  # a new index: which model makes it
+            choice, ok = QInputDialog.getItem(
+                self, "New index", f"Model of the new index {name!r}:", MODEL_CHOICES, 0, True
+            )
+            if not ok:
+                return
+            model = choice.partition(" — ")[0].strip() or None
         folder = QFileDialog.getExistingDirectory(self, "Folder to index", str(self.project_root))
         if folder:
-            self.add_files(name.strip(), [Path(folder)])
+            self.add_files(name, [Path(folder)], model=model)
 
     def add_files(self, name: str, paths: list[Path], model: str | None = None) -> None:
         """Index ``paths`` into ``name`` in a worker thread; :attr:`indexAdded` when done."""

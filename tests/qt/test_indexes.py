@@ -7,7 +7,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6 import QtCore
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from genarun_studio.qt.indexes import IndexBrowser
 from genarun_studio.rag import IndexStore
@@ -77,6 +79,36 @@ def test_image_hits_show_thumbnails(qtbot: Any, tmp_path: Path, tiny_clip: str) 
         assert item is not None
         assert not item.icon().isNull()
         assert item.toolTip().endswith((".png", ".jpg"))
+
+
+def test_add_files_asks_the_model_of_a_new_index(
+    qtbot: Any, tmp_path: Path, tiny_clip: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the three dialogs answered as a user would: a new name, a CLIP model, a folder
+    write_images(tmp_path / "stills", ["red", "green"])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("pics", True))
+    asked: list[list[str]] = []
+
+    def get_item(parent: Any, title: str, label: str, items: list[str], *rest: Any) -> Any:
+        asked.append(items)
+        return (f"{tiny_clip} — typed in", True)
+
+    monkeypatch.setattr(QInputDialog, "getItem", get_item)
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "stills")
+    )
+    browser = IndexBrowser(tmp_path)
+    qtbot.addWidget(browser)
+    with qtbot.waitSignal(browser.indexAdded, timeout=60_000):
+        browser.add_button.click()
+    assert len(asked) == 1
+    assert asked[0][0].startswith("minilm")
+    assert IndexStore(tmp_path).info("pics").embedder == tiny_clip
+    assert IndexStore(tmp_path).info("pics").count == 2
+    asked.clear()
+    with qtbot.waitSignal(browser.indexAdded, timeout=60_000):
+        browser.add_button.click()  # an index that exists keeps its model: no question
+    assert asked == []
 
 
 def test_adding_a_folder_runs_in_the_background(qtbot: Any, tmp_path: Path, minilm: object) -> None:
