@@ -97,18 +97,54 @@ def index_add(
     """Index text, Markdown and PDF files (and images, for a CLIP index) under PATHS.
 
     Folders are walked. A file indexed before is skipped when unchanged and replaced when it
-    changed; the index is made on first use.
+    changed; the index is made on first use. Files are saved in batches as they are
+    embedded, so an interrupted add keeps what it finished and running it again goes on.
     """
     store = _store(project)
     started = time.monotonic()
-    report = _run(
-        store.add_files(
-            name, list(paths), model=model, tags=tags, chunk_size=chunk_size, overlap=overlap
+    live = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if live and done < total:
+            click.echo(f"\r{name}: {done}/{total} files", err=True, nl=False)
+
+    def clear() -> None:
+        if live:
+            click.echo("\r\033[K", err=True, nl=False)
+
+    try:
+        report = asyncio.run(
+            store.add_files(
+                name,
+                list(paths),
+                model=model,
+                tags=tags,
+                chunk_size=chunk_size,
+                overlap=overlap,
+                progress=progress,
+            )
         )
-    )
+    except GenarunError as exc:
+        clear()
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        clear()
+        _fail(
+            f"interrupted: the files finished so far are in {name!r}; run the same command "
+            "again to go on",
+            130,
+        )
+    clear()
     if as_json:
         click.echo(json.dumps({"index": name, **report.to_json()}))
         return
+    if report.empty:
+        shown = ", ".join(report.empty[:5]) + (" …" if len(report.empty) > 5 else "")
+        click.echo(
+            f"note: {len(report.empty)} file(s) held no text, so nothing of them is indexed "
+            f"(a scanned PDF is only images): {shown}",
+            err=True,
+        )
     click.echo(
         f"{name}: {report.added} chunk(s) added from {report.files - report.unchanged} "
         f"file(s), {report.unchanged} unchanged, {report.replaced} replaced; "
@@ -168,13 +204,28 @@ def index_query(
 def index_list(as_json: bool, project: Path | None) -> None:
     """The project's indexes: entries, sources, model and search kind."""
     store = _store(project)
-    infos = [_call(store.info, n) for n in store.names()]
+    rows: list[tuple[str, Any]] = []
+    for name in store.names():  # one damaged index must not hide the others
+        try:
+            rows.append((name, store.info(name)))
+        except GenarunError as exc:
+            rows.append((name, str(exc)))
     if as_json:
-        click.echo(json.dumps([i.to_json() for i in infos]))
+        click.echo(
+            json.dumps(
+                [
+                    info.to_json() if not isinstance(info, str) else {"name": n, "error": info}
+                    for n, info in rows
+                ]
+            )
+        )
         return
-    if not infos:
+    if not rows:
         click.echo(f"no indexes yet in {store.project_root}", err=True)
-    for info in infos:
+    for name, info in rows:
+        if isinstance(info, str):
+            click.echo(f"{name:<20} cannot be read: {info}")
+            continue
         click.echo(
             f"{info.name:<20} {info.count:>8} entries  {info.sources:>6} sources  "
             f"{info.kind:<5} {info.embedder}"

@@ -136,6 +136,10 @@ class NodeType(ABC, Generic[ConfigT]):
     version: ClassVar[int] = 1
     """Bump when the same plan would give a different output: it is part of the cache key."""
     calls_model: ClassVar[bool] = False
+    cacheable: ClassVar[bool] = True
+    """False for a type whose work is a side effect outside its output (adding to an index):
+    it then always runs instead of being taken from the cache, which could not redo the
+    effect. A resumed run still takes its finished instances from the journal."""
 
     def parse_config(self, raw: Mapping[str, Any]) -> ConfigT:
         """Validate a node's ``config``; raises pydantic.ValidationError."""

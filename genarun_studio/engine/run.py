@@ -580,14 +580,14 @@ class Run:
             if prior is not None and prior.get("signature") == inst.signature:
                 self._restore(inst, prior)
                 return
-            if self._use_cache(node):
+            if node_type.cacheable and self._use_cache(node):
                 hit = self.cache.get(inst.signature)
                 if hit is not None and self._usable(hit):
                     if node.index_output:
                         await self._index_output(inst, hit.output)
                     self._reuse(inst, hit)
                     return
-            if self._selection.get(node.id) == "ancestor":
+            if self._selection.get(node.id) == "ancestor" and node_type.cacheable:
                 self.instance_log(
                     inst,
                     f"{node.id} is not in the cache; running it to get "
@@ -638,7 +638,7 @@ class Run:
         except Exception as exc:  # a result that cannot be kept must not count as done
             self._fail(inst, f"could not record the result ({type(exc).__name__}: {exc})")
             return
-        if node.cache and inst.signature:
+        if node.cache and node_type.cacheable and inst.signature:
             self.cache.put(
                 inst.signature,
                 CachedResult(

@@ -84,6 +84,16 @@ def _block(value: Any) -> str:
     return "\n".join(f"    {line}" for line in text.splitlines() or [""])
 
 
+def _pretty(body: Any) -> Any:
+    """A JSON answer's start, indented when it is whole (a long one is cut at the preview)."""
+    if isinstance(body, str):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body
+    return body
+
+
 def describe_instance(inst: NodeInstance) -> str:
     """The instance's calls (model fills, HTTP requests and responses), output or error."""
     lines = [f"== {inst.key}: {inst.state}"]
@@ -93,8 +103,8 @@ def describe_instance(inst: NodeInstance) -> str:
             req = call["request"]
             lines.append(f"-- request ({took}, {call.get('attempts', 0)} attempt(s))")
             lines.append(f"    {req['method']} {req['url']}")
-            for name, value in req.get("query", {}).items():
-                lines.append(f"    ?{name}={value}")
+            for n, (name, value) in enumerate(req.get("query", {}).items()):
+                lines.append(f"    {'&' if n else '?'}{name}={value}")
             for name, value in req.get("headers", {}).items():
                 lines.append(f"    {name}: {value}")
             if req.get("body") is not None:
@@ -106,7 +116,7 @@ def describe_instance(inst: NodeInstance) -> str:
                     f"-- response: HTTP {resp['status']} {resp.get('content_type', '')}, "
                     f"{resp.get('size', 0)} bytes{mock}"
                 )
-                lines.append(_block(resp.get("body", "")))
+                lines.append(_block(_pretty(resp.get("body", ""))))
             elif call.get("error"):
                 lines.append(f"-- no response: {call['error']}")
         else:

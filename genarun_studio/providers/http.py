@@ -12,8 +12,9 @@ applies. Error messages and :meth:`HttpRequest.shown` never hold a secret's valu
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -130,9 +131,30 @@ def _resolve(value: TextParts, used: set[str]) -> str:
                 f"no secret {name!r}: store it with `genarun keys set {name}` "
                 f"or set {secrets.env_var(name)}"
             )
-        used.add(key)
+        used.update(_echoed_forms(key))
         out.append(key)
     return "".join(out)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Characters a header may not hold (a tab may)."""
+
+
+def _echoed_forms(key: str) -> set[str]:
+    """A secret as a server may echo it back: as sent, URL-encoded (as httpx puts it in the
+    query, and the other usual ways) and JSON-escaped (``/`` as ``\\/``)."""
+    import httpx
+
+    encoded = str(httpx.QueryParams({"k": key})).partition("=")[2]
+    forms = {
+        key,
+        encoded,
+        quote(key, safe=""),
+        quote_plus(key),
+        json.dumps(key)[1:-1],
+        key.replace("/", "\\/"),
+    }
+    return {form for form in forms if form}
 
 
 def _host(url: str) -> str:
@@ -147,6 +169,12 @@ async def send(request: HttpRequest) -> HttpResponse:
     query = {k: _resolve(v, used) for k, v in request.query.items()}
     headers = {k: _resolve(v, used) for k, v in request.headers.items()}
     host = _host(request.url)
+    for name, header in headers.items():
+        if _CONTROL.search(header) or _CONTROL.search(name) or not name.strip():
+            raise ProviderError(  # httpx would call it a transport error, retried in vain
+                f"the header {name!r} holds a line break or another control character "
+                "(from a value of the context?); the request was not sent"
+            )
     if urlsplit(request.url).scheme not in ("http", "https"):
         raise ProviderError(f"the URL {request.url!r} is not http(s)")
 

@@ -40,6 +40,11 @@ from genarun_studio.errors import GenarunError
 __all__ = ["IndexBrowser"]
 
 THUMB = 96
+MODEL_CHOICES = [
+    "minilm — texts, Markdown and PDF (offline)",
+    "clip — images and texts in one space (downloads its weights once)",
+]
+"""What "Add files…" offers for a new index (editable: any ``--model`` spec works)."""
 
 
 class _Relay(QObject):
@@ -64,6 +69,7 @@ class IndexBrowser(QWidget):
         self._relay = _Relay(self)
         self._relay.done.connect(self._deliver)
         self._busy = 0
+        self._searches = 0
 
         self.indexes = QTreeWidget()
         self.indexes.setHeaderLabels(["Index", "Entries", "Model"])
@@ -142,7 +148,9 @@ class IndexBrowser(QWidget):
             else:
                 item = QTreeWidgetItem([name, str(info.count), info.embedder])
                 item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
-                item.setToolTip(2, f"{info.kind} search, {info.dim or '?'} dimensions")
+                item.setToolTip(
+                    2, f"{info.embedder}\n{info.kind} search, {info.dim or '?'} dimensions"
+                )
             self.indexes.addTopLevelItem(item)
             if name == current or (current is None and self.indexes.topLevelItemCount() == 1):
                 self.indexes.setCurrentItem(item)
@@ -217,12 +225,18 @@ class IndexBrowser(QWidget):
         k = self.k.value()
         store = self._store()
         self.status.setText(f"Searching {name}…")
+        self._searches += 1
+        number = self._searches
 
         def work() -> list[tuple[Any, QImage | None]]:
             hits = asyncio.run(store.query(name, text, k=k))
             return [(hit, _thumbnail(hit.asset) if hit.asset else None) for hit in hits]
 
-        self._in_thread(work, self._show)
+        def then(found: list[tuple[Any, QImage | None]]) -> None:
+            if number == self._searches:  # an older search that ends late is not shown
+                self._show(found)
+
+        self._in_thread(work, then)
 
     def _show(self, found: list[tuple[Any, QImage | None]]) -> None:
         self.results.clear()
@@ -251,9 +265,18 @@ class IndexBrowser(QWidget):
         name, ok = QInputDialog.getText(self, "Add to index", "Index name:", text=name or "notes")
         if not ok or not name.strip():
             return
+        name = name.strip()
+        model = None
+        if name not in self.index_names():  # a new index: which model makes it
+            choice, ok = QInputDialog.getItem(
+                self, "New index", f"Model of the new index {name!r}:", MODEL_CHOICES, 0, True
+            )
+            if not ok:
+                return
+            model = choice.partition(" — ")[0].strip() or None
         folder = QFileDialog.getExistingDirectory(self, "Folder to index", str(self.project_root))
         if folder:
-            self.add_files(name.strip(), [Path(folder)])
+            self.add_files(name, [Path(folder)], model=model)
 
     def add_files(self, name: str, paths: list[Path], model: str | None = None) -> None:
         """Index ``paths`` into ``name`` in a worker thread; :attr:`indexAdded` when done."""
@@ -266,9 +289,14 @@ class IndexBrowser(QWidget):
         def then(report: Any) -> None:
             self.refresh()
             self.select_index(name)
+            empty = (
+                f"; {len(report.empty)} file(s) held no text (scanned PDFs?)"
+                if report.empty
+                else ""
+            )
             self.status.setText(
                 f"{name}: {report.added} chunk(s) added, {report.unchanged} file(s) unchanged; "
-                f"{report.count} in the index"
+                f"{report.count} in the index{empty}"
             )
             self.indexAdded.emit(name)
 

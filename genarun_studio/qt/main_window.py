@@ -518,8 +518,18 @@ class MainWindow(QtWidgets.QMainWindow):
             user_profiles = {}
         profiles = profile_names(self.document.tree, user_profiles)
         if len(ids) == 1:
-            form: QtWidgets.QWidget = NodeForm(self.document, ids[0], profiles)
-            getattr(form, "set_problems", lambda _p: None)(self.document.problems())
+            node_form = NodeForm(self.document, ids[0], profiles)
+            node_form.set_problems(self.document.problems())
+            if getattr(node_form.node_type, "lane", None) == "http":  # the api node
+                button = QtWidgets.QPushButton("Test call…")
+                button.setObjectName("testCallButton")
+                button.setToolTip(
+                    "Call this node once (ancestors from the cache) and show the request and "
+                    "the response; with Mock on, nothing is sent"
+                )
+                button.clicked.connect(self.test_call)
+                node_form.body.insertWidget(2, button, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+            form: QtWidgets.QWidget = node_form
         else:
             form = TreeForm(self.document)
         self.properties.setWidget(form)

@@ -12,7 +12,7 @@ index was built with:
     key as for chat: ``OPENAI_BASE_URL``, the keychain, or the tree's ``embed`` profile).
 ``clip:ARCH/PRETRAINED`` (``clip`` alone: ``ViT-B-32/laion2b_s34b_b79k``)
     open_clip, texts and images in one space. ``PRETRAINED`` is an open_clip tag, a path to a
-    checkpoint file, or ``random`` (random weights: for tests only).
+    checkpoint file, or ``random`` (random weights from a fixed seed: for tests only).
 
 Heavy libraries (torch, sentence-transformers, open_clip) are imported when a model is first
 used, never at import time. Vectors are float32, L2-normalised, one row per input, so the
@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
+import socket
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from genarun_studio.rag.errors import RagError, require
 
@@ -207,6 +211,59 @@ class SentenceTransformerEmbedder(_Local):
         )
 
 
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _hub_unreachable(timeout_s: float = 3.0) -> str | None:
+    """The Hugging Face hub's host when a connection to it fails now, else None.
+
+    Without a network, huggingface_hub retries each file with backoff for most of a minute
+    (and logs every attempt) before it gives up; one quick connection attempt tells first.
+    Behind a proxy the direct attempt says nothing, so it is skipped.
+    """
+    if any(os.environ.get(name) for name in _PROXY_VARS):
+        return None
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return None
+    url = urlsplit(constants.ENDPOINT)
+    host = url.hostname or "huggingface.co"
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError:
+        return host
+    return None
+
+
+class _NoOpenClipLogs(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "open_clip" not in record.pathname
+
+
+@contextlib.contextmanager
+def _hub_cache_only(active: bool) -> Iterator[None]:
+    """While loading with the hub out of reach: take weights from the local cache only (at
+    once, instead of retrying for a minute), and keep open_clip's own error log quiet (our
+    error says it)."""
+    if not active:
+        yield
+        return
+    from huggingface_hub import constants
+
+    root = logging.getLogger()
+    quiet = _NoOpenClipLogs()
+    before = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = before
+        root.removeFilter(quiet)
+
+
 class ClipEmbedder(_Local):
     """open_clip: texts and images in one space."""
 
@@ -225,21 +282,49 @@ class ClipEmbedder(_Local):
     def _load(self) -> Any:
         open_clip: Any = require("open_clip", "clip", "CLIP embeddings")
         pretrained = None if self.pretrained == "random" else self.pretrained
+        offline = None
+        if pretrained is not None and not Path(pretrained).expanduser().exists():
+            if "/" in pretrained or "\\" in pretrained or Path(pretrained).suffix:
+                raise RagError(
+                    f"could not load the CLIP weights {self.arch}/{pretrained}: "
+                    "no such checkpoint file"
+                )
+            tags = open_clip.list_pretrained_tags_by_model(self.arch)
+            if tags and pretrained not in tags:
+                raise RagError(
+                    f"open_clip has no pretrained weights {pretrained!r} for {self.arch} and "
+                    f"no such file exists (its tags: {', '.join(tags)})"
+                )
+            offline = _hub_unreachable()  # a tag: its weights come from the Hugging Face hub
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                self.arch, pretrained=pretrained, device="cpu"
-            )
+            import torch
+
+            # random weights from a fixed seed: an index made in one process must answer
+            # queries embedded in another (the CLI, the editor, a later run)
+            with torch.random.fork_rng(devices=[]), _hub_cache_only(offline is not None):
+                torch.manual_seed(0)
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    self.arch, pretrained=pretrained, device="cpu"
+                )
             tokenizer = open_clip.get_tokenizer(self.arch)
         except RuntimeError as exc:
             if "Unknown model" in str(exc) or "not found" in str(exc):
                 raise RagError(f"open_clip knows no model {self.arch!r}: {exc}") from None
-            raise self._download_error(exc) from None
+            raise self._download_error(exc, offline) from None
         except Exception as exc:
-            raise self._download_error(exc) from None
+            raise self._download_error(exc, offline) from None
         model.eval()
         return model, preprocess, tokenizer
 
-    def _download_error(self, exc: Exception) -> RagError:
+    def _download_error(self, exc: Exception, offline: str | None = None) -> RagError:
+        if offline is not None:
+            return RagError(
+                f"could not load the CLIP weights {self.arch}/{self.pretrained}: they are not "
+                f"downloaded yet, and {offline} cannot be reached (no network?). open_clip "
+                "downloads pretrained weights on first use, which needs a network; once "
+                "downloaded they are cached. Offline, give a checkpoint file path as the "
+                "pretrained tag (clip:ARCH//path/to/weights.bin)"
+            )
         return RagError(
             f"could not load the CLIP weights {self.arch}/{self.pretrained} "
             f"({type(exc).__name__}: {exc}). open_clip downloads pretrained weights on first "

@@ -119,12 +119,33 @@ class VectorIndex:
         return index
 
     @classmethod
-    def open(cls, path: Path) -> VectorIndex:
-        """Read the index in ``path``; RagError when it is missing or damaged."""
+    def open(cls, path: Path, *, vectors: bool = True) -> VectorIndex:
+        """Read the index in ``path``; RagError when it is missing or damaged.
+
+        ``vectors=False`` reads the entries only (what a rebuild needs when the FAISS file
+        is damaged: the entries hold every text and image path)."""
         manifest = cls.read_manifest(path)
         index = cls(path, manifest)
-        index._load()
+        if vectors:
+            index._load()
+        else:
+            index._load_entries()
         return index
+
+    def _load_entries(self) -> None:
+        files = self.manifest.get("files")
+        self._index = None
+        if not files:
+            self.entries = []
+            return
+        try:
+            with open(self.path / files["entries"], encoding="utf-8") as handle:
+                self.entries = [json.loads(line) for line in handle if line.strip()]
+        except (OSError, ValueError) as exc:
+            raise RagError(
+                f"index {self.name!r} is damaged beyond a rebuild: its entries cannot be read "
+                f"({exc}); remove it and index again"
+            ) from None
 
     @classmethod
     def shared(cls, path: Path) -> VectorIndex:
@@ -182,11 +203,16 @@ class VectorIndex:
             with open(entries, encoding="utf-8") as handle:
                 rows = [json.loads(line) for line in handle if line.strip()]
         except (OSError, RuntimeError, ValueError) as exc:
-            raise RagError(f"index {self.name!r} is damaged ({exc}); rebuild it") from None
+            # FAISS prefixes its message with the C++ function and the check that failed
+            reason = str(exc).rpartition("failed: ")[2].strip() or type(exc).__name__
+            raise RagError(
+                f"index {self.name!r} is damaged ({reason}); rebuild it "
+                f"(genarun index rebuild {self.name})"
+            ) from None
         if index.ntotal != len(rows):
             raise RagError(
                 f"index {self.name!r} is damaged: {index.ntotal} vectors for {len(rows)} "
-                "entries; rebuild it"
+                f"entries; rebuild it (genarun index rebuild {self.name})"
             )
         if hasattr(index, "hnsw"):
             index.hnsw.efSearch = HNSW_EF_SEARCH

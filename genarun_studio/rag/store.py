@@ -33,6 +33,8 @@ from genarun_studio.rag.index import VectorIndex
 __all__ = ["AddReport", "Hit", "IndexInfo", "IndexStore", "entry_hash"]
 
 _NAME = re.compile(ID_PATTERN)
+ADD_BATCH = 256
+"""Chunks embedded and saved together when adding files (a kill loses at most one batch)."""
 
 
 @dataclass
@@ -85,9 +87,11 @@ class AddReport:
     replaced: int = 0
     files: int = 0
     count: int = 0
+    empty: list[str] = field(default_factory=list)
+    """Files that held no text (a scanned PDF is only images): nothing of them is indexed."""
 
-    def to_json(self) -> dict[str, int]:
-        return dict(self.__dict__)
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "empty": list(self.empty)}
 
 
 def entry_hash(kind: str, content: str) -> str:
@@ -160,6 +164,16 @@ class IndexStore:
         if not (path / "manifest.json").is_file():
             return None
         return int(VectorIndex.read_manifest(path).get("revision") or 0)
+
+    def version(self, name: str) -> str | None:
+        """What a query's plan records of the index (cheap: the manifest only): its revision
+        and when it was made, so an index removed and made again never passes for the old
+        one. None when it is missing."""
+        path = self.path_of(name)
+        if not (path / "manifest.json").is_file():
+            return None
+        manifest = VectorIndex.read_manifest(path)
+        return f"{manifest.get('created_at') or 0}/{int(manifest.get('revision') or 0)}"
 
     def open_or_create(self, name: str, model: str | None) -> VectorIndex:
         """The index ``name``; made with ``model`` (default MiniLM) when it does not exist.
@@ -234,12 +248,21 @@ class IndexStore:
         chunk_size: int = 1000,
         overlap: int = 150,
         embed: EmbedFunction | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        batch: int = ADD_BATCH,
     ) -> AddReport:
         """Index files and folders. A file indexed before is skipped when unchanged and
-        replaced (its old chunks removed) when it changed."""
+        replaced (its old chunks removed) when it changed.
+
+        Files are embedded and saved in batches of about ``batch`` chunks (whole files), so
+        an add that is killed or fails half-way keeps the files it finished, and adding
+        again goes on from there. ``progress(files_done, files)`` is called after each
+        batch (in the caller's thread)."""
         return await self._keeping_no_empty_index(
             name,
-            lambda: self._add_files(name, paths, model, tags, chunk_size, overlap, embed),
+            lambda: self._add_files(
+                name, paths, model, tags, chunk_size, overlap, embed, progress, batch
+            ),
         )
 
     async def _add_files(
@@ -251,34 +274,60 @@ class IndexStore:
         chunk_size: int,
         overlap: int,
         embed: EmbedFunction | None,
+        progress: Callable[[int, int], None] | None,
+        batch: int,
     ) -> AddReport:
         index = self.open_or_create(name, model)
         images = "image" in index.modalities
         files = collect_files([Path(p) for p in paths], images=images)
-        report = AddReport(files=len(files))
+        if not files:
+            shown = ", ".join(str(p) for p in paths)
+            if not images and collect_files([Path(p) for p in paths], images=True):
+                raise RagError(
+                    f"only images under {shown}, and index {name!r} is a text index "
+                    f"({index.spec}): images go into a CLIP index (--model clip)"
+                )
+            kinds = "text, Markdown, PDF or image" if images else "text, Markdown or PDF"
+            raise RagError(f"no {kinds} files under {shown}")
+        report = AddReport(files=len(files), count=len(index))
         known = {e.get("source"): e.get("stamp") for e in index.entries}
         chunks: list[Chunk] = []
         stamps: dict[str, str] = {}
-        changed: set[str] = set()
+        done = 0
+
+        async def flush() -> None:
+            if stamps:
+                entries = [self._entry(c, stamp=stamps.get(c.source)) for c in chunks]
+                added, replaced, report.count = await self._add(
+                    index, chunks, entries, replace_sources=set(stamps), embed=embed
+                )
+                report.added += added
+                report.replaced += replaced
+                chunks.clear()
+                stamps.clear()
+            if progress is not None:
+                progress(done, len(files))
+
         for file in files:
             source = self.relative(file)
             stat = file.stat()
             stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+            done += 1
             if known.get(source) == stamp:
                 report.unchanged += 1
                 continue
-            if source in known:
-                changed.add(source)
-            stamps[source] = stamp
+            stamps[source] = stamp  # new or changed: its old chunks (if any) are replaced
+            before = len(chunks)
             for chunk in read_chunks(file, source, size=chunk_size, overlap=overlap):
                 chunk.tags = list(tags)
                 if chunk.asset is not None:
                     chunk.asset = self.relative(Path(chunk.asset))
                 chunks.append(chunk)
-        entries = [self._entry(c, stamp=stamps.get(c.source)) for c in chunks]
-        report.added, report.replaced, report.count = await self._add(
-            index, chunks, entries, replace_sources=changed | set(stamps), embed=embed
-        )
+            if len(chunks) == before:
+                report.empty.append(source)
+            if len(chunks) >= batch:
+                await flush()
+        await flush()
         return report
 
     async def add_chunks(
@@ -413,8 +462,14 @@ class IndexStore:
         self, name: str, *, model: str | None = None, embed: EmbedFunction | None = None
     ) -> int:
         """Embed every entry again (with ``model`` when given, else the index's own) and
-        write a fresh FAISS index; returns the number of entries."""
-        index = self.open(name)
+        write a fresh FAISS index; returns the number of entries. A damaged FAISS file is
+        no obstacle: the entries hold every text and image path."""
+        try:
+            index = self.open(name)
+        except RagError:
+            index = VectorIndex.open(self.path_of(name), vectors=False)
+            if not index.entries:
+                raise
         spec = canonical_spec(model) if model else index.spec
         embedder = make_embedder(spec, embed=embed)
         entries = list(index.entries)
@@ -479,9 +534,16 @@ class IndexStore:
                 raise RagError("the query is empty")
             vector = (await embedder.embed_texts([text or ""]))[0]
         want = set(kinds)
+        every = want >= {"text", "image"}
+        # a kind filter looks further than k, and at the whole index only when that was not
+        # enough (on a big HNSW index, asking for every vector costs far more than a query)
+        wide = k if every else min(len(index), max(8 * k, 64))
         with index.reading():
-            found = index.search(vector, k if want >= {"text", "image"} else len(index))
-        hits = [self._hit(s, e) for s, e in found if e.get("kind", "text") in want]
+            found = index.search(vector, wide)
+            hits = [self._hit(s, e) for s, e in found if e.get("kind", "text") in want]
+            if len(hits) < k and wide < len(index):
+                found = index.search(vector, len(index))
+                hits = [self._hit(s, e) for s, e in found if e.get("kind", "text") in want]
         return hits[:k]
 
     async def everything(

@@ -3,8 +3,8 @@
 Both need ``pip install 'genarun-studio[rag]'`` (and ``[clip]`` for image indexes); without
 it the instance fails with that command in its message. An index lives in the project
 (``.genarun/indexes/<name>/``), so later runs, the CLI and the editor see what a run added.
-The index's revision is part of each plan: a query is taken from the cache only while the
-index is unchanged.
+The index's revision is part of a query's plan: a query is taken from the cache only while
+the index is unchanged. ``rag-index`` is never taken from the cache (adding is its effect).
 """
 
 from __future__ import annotations
@@ -60,6 +60,9 @@ class RagIndexNode(NodeType[RagIndexConfig]):
     category: ClassVar[str] = "Retrieval"
     description: ClassVar[str] = "Add texts, files or images to a project index."
     lane: ClassVar[str] = "local"
+    cacheable: ClassVar[bool] = False
+    """Adding is its effect: a cached result would not put back what a removed index lost.
+    Running again is cheap (content and files already in the index are skipped)."""
     Config = RagIndexConfig
 
     def output_shape(self, config: RagIndexConfig) -> OutputShape:
@@ -71,7 +74,6 @@ class RagIndexNode(NodeType[RagIndexConfig]):
         images = [str(i) for i in _as_list(ctx.render_value(config.images))]
         return {
             "index": config.index,
-            "revision": _store(ctx).revision(config.index),
             "texts": texts,
             "files": [ctx.render(f) for f in config.files],
             "images": images,
@@ -169,7 +171,7 @@ class RagQueryNode(NodeType[RagQueryConfig]):
     def plan(self, ctx: NodeContext, config: RagQueryConfig) -> Plan:
         return {
             "index": config.index,
-            "revision": _store(ctx).revision(config.index),
+            "revision": _store(ctx).version(config.index),
             "query": ctx.render(config.query) if config.query else "",
             "k": config.k,
             "mode": config.mode,

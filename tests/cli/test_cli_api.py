@@ -63,7 +63,7 @@ def test_api_test_prints_the_masked_request_and_the_response(tmp_path: Path) -> 
         assert "?q=gecko care" in result.stdout
         assert "Authorization: Bearer ***" in result.stdout
         assert "-- response: HTTP 200" in result.stdout
-        assert '"gecko care"' in result.stdout
+        assert '"name": "gecko care"' in result.stdout  # the JSON answer, indented
         assert SECRET not in result.stdout + result.stderr
         assert server.count("/search") == 1
 

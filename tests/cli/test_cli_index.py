@@ -113,6 +113,58 @@ def test_mistakes_are_one_sentence(tmp_path: Path, args: list[str], message: str
     assert "Traceback" not in err
 
 
+def test_a_folder_with_nothing_to_index_is_named_and_leaves_no_index(tmp_path: Path) -> None:
+    write_images(tmp_path / "stills", ["red", "blue"])
+    code, _, err = invoke(
+        "index", "add", "pics", str(tmp_path / "stills"), "--project", str(tmp_path)
+    )
+    assert code == 2
+    assert "only images under" in err
+    assert "--model clip" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = invoke(
+        "index", "add", "pics", str(tmp_path / "empty"), "--project", str(tmp_path)
+    )
+    assert code == 2
+    assert "no text, Markdown or PDF files under" in err
+    assert not (tmp_path / ".genarun" / "indexes" / "pics").exists()
+
+
+def test_a_damaged_index_does_not_hide_the_others(
+    tmp_path: Path, notes: Path, minilm: object
+) -> None:
+    project = ["--project", str(tmp_path)]
+    assert invoke("index", "add", "good", str(notes), *project)[0] == 0
+    assert invoke("index", "add", "bad", str(notes), *project)[0] == 0
+    (entries,) = (tmp_path / ".genarun" / "indexes" / "bad").glob("entries-*.jsonl")
+    entries.write_text("{not json\n")
+    code, out, _ = invoke("index", "list", *project)
+    assert code == 0
+    assert "bad                  cannot be read: index 'bad' is damaged" in out
+    assert out.splitlines()[1].startswith("good ")
+    code, out, _ = invoke("index", "list", "--json", *project)
+    listed = json.loads(out)
+    assert listed[0]["name"] == "bad"
+    assert "damaged" in listed[0]["error"]
+    assert listed[1]["count"] == 2
+    code, _, err = invoke("index", "rebuild", "bad", *project)
+    assert code == 2
+    assert "damaged beyond a rebuild" in err
+
+
+def test_a_pdf_without_text_is_named(tmp_path: Path, notes: Path, minilm: object) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (200, 100), "white").save(notes / "scan.pdf")  # a scan: images only
+    code, out, err = invoke("index", "add", "n", str(notes), "--project", str(tmp_path))
+    assert code == 0
+    assert "2 chunk(s) added from 3 file(s)" in out
+    assert "note: 1 file(s) held no text" in err
+    assert "scan.pdf" in err
+    code, out, _ = invoke("index", "add", "n", str(notes), "--json", "--project", str(tmp_path))
+    assert json.loads(out)["empty"] == ["notes/scan.pdf"]  # inside the project: relative
+
+
 def test_the_installed_command_prints_no_progress_noise(tmp_path: Path, notes: Path) -> None:
     result = subprocess.run(
         [

@@ -3,12 +3,15 @@ retry policy needs to know, and secrets kept out of every message."""
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote, quote_plus
+
 import pytest
 
 from genarun_studio import secrets
 from genarun_studio.errors import ProviderError
 from genarun_studio.providers.http import HttpRequest, send
-from tests.providers.openai_server import OpenAIServer, Reply, closed_port_url
+from tests.providers.openai_server import OpenAIServer, RecordedRequest, Reply, closed_port_url
 
 SECRET = "tok-HTTP-SECRET-5555555555"
 
@@ -41,10 +44,48 @@ async def test_an_error_body_echoing_the_secret_is_masked(openai_server: OpenAIS
     assert request.shown()["query"] == {"key": "***"}
 
 
+async def test_a_secret_echoed_url_encoded_or_json_escaped_is_masked(
+    openai_server: OpenAIServer,
+) -> None:
+    odd = "Ab+cD/eF=gH 1234567890&x"
+    secrets.set_key("odd", odd)
+
+    def echo(r: RecordedRequest) -> Reply:  # servers often echo the raw query string
+        key = r.query["key"]
+        raw = f"/bad?key={quote(key, safe='')} plus={quote_plus(key)} json={json.dumps(key)}"
+        return Reply(status=400, body=raw.replace("/", "\\/"), content_type="text/plain")
+
+    openai_server.routes["/bad"] = echo
+    request = HttpRequest(url=f"{openai_server.url}/bad", query={"key": [{"secret": "odd"}]})
+    with pytest.raises(ProviderError) as caught:
+        await send(request)
+    message = str(caught.value)
+    assert openai_server.requests[0].query == {"key": odd}
+    for form in (odd, quote(odd, safe=""), quote_plus(odd), "Ab+cD", "Ab%2BcD", "eF=gH"):
+        assert form not in message, form
+    assert message.count("***") == 3
+
+
 async def test_a_refused_connection_is_transient() -> None:
     with pytest.raises(ProviderError, match="could not reach") as caught:
         await send(HttpRequest(url=closed_port_url()))
     assert caught.value.transient is True
+
+
+async def test_a_header_with_a_line_break_is_refused_before_sending(
+    openai_server: OpenAIServer,
+) -> None:
+    secrets.set_key("nl", SECRET)
+    request = HttpRequest(
+        url=f"{openai_server.url}/x", headers={"Authorization": [{"secret": "nl"}, " Lis\nbon"]}
+    )
+    with pytest.raises(
+        ProviderError, match="the header 'Authorization' holds a line break"
+    ) as caught:
+        await send(request)
+    assert caught.value.transient is False  # not retried: it would fail the same way
+    assert SECRET not in str(caught.value)
+    assert openai_server.requests == []
 
 
 async def test_a_post_sends_the_json_body(openai_server: OpenAIServer) -> None:

@@ -42,6 +42,27 @@ def test_test_call_shows_the_fill_request_and_response_on_mock(
     assert dialog.call_button.isEnabled()
 
 
+def test_the_api_form_has_a_test_call_button(
+    window: MainWindow, loop: asyncio.AbstractEventLoop
+) -> None:
+    assert window.open_path(BRIEF)
+    window.mock_box.setChecked(True)
+    assert window.canvas is not None
+    window.canvas.select(["greeting"])  # a text node: no button
+    QtWidgets.QApplication.processEvents()
+    assert window.properties.widget().findChild(QtWidgets.QPushButton, "testCallButton") is None
+    window.canvas.select(["weather"])
+    QtWidgets.QApplication.processEvents()
+    button = window.properties.widget().findChild(QtWidgets.QPushButton, "testCallButton")
+    assert isinstance(button, QtWidgets.QPushButton)
+    button.click()
+    dialog = window._test_dialog
+    assert isinstance(dialog, ApiTestDialog)
+    loop.run_until_complete(asyncio.wait_for(dialog.wait(), 60))
+    assert "== weather: done" in dialog.text.toPlainText()
+    dialog.close()
+
+
 def test_test_call_needs_one_selected_node(window: MainWindow) -> None:
     assert window.open_path(BRIEF)
     assert window.test_call() is None

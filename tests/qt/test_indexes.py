@@ -7,7 +7,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6 import QtCore
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from genarun_studio.qt.indexes import IndexBrowser
 from genarun_studio.rag import IndexStore
@@ -48,6 +50,22 @@ def test_lists_indexes_and_shows_text_hits(qtbot: Any, tmp_path: Path, minilm: o
     assert not browser.busy
 
 
+def test_only_the_latest_search_is_shown(qtbot: Any, tmp_path: Path, minilm: object) -> None:
+    asyncio.run(IndexStore(tmp_path).add_files("notes", [_notes(tmp_path / "notes")]))
+    browser = IndexBrowser(tmp_path)
+    qtbot.addWidget(browser)
+    shown: list[list[Any]] = []
+    browser.resultsReady.connect(shown.append)
+    browser.k.setValue(1)
+    browser.search("what do lizards eat")
+    browser.search("how to bake bread")  # typed before the first one came back
+    qtbot.waitUntil(lambda: not browser.busy, timeout=60_000)
+    assert [[h.source for h in hits] for hits in shown] == [["notes/bread.txt"]]
+    first = browser.results.item(0)
+    assert first is not None
+    assert "bread" in first.text()
+
+
 def test_image_hits_show_thumbnails(qtbot: Any, tmp_path: Path, tiny_clip: str) -> None:
     write_images(tmp_path / "stills", ["red", "green"])
     asyncio.run(IndexStore(tmp_path).add_files("stills", [tmp_path / "stills"], model=tiny_clip))
@@ -61,6 +79,36 @@ def test_image_hits_show_thumbnails(qtbot: Any, tmp_path: Path, tiny_clip: str) 
         assert item is not None
         assert not item.icon().isNull()
         assert item.toolTip().endswith((".png", ".jpg"))
+
+
+def test_add_files_asks_the_model_of_a_new_index(
+    qtbot: Any, tmp_path: Path, tiny_clip: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the three dialogs answered as a user would: a new name, a CLIP model, a folder
+    write_images(tmp_path / "stills", ["red", "green"])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("pics", True))
+    asked: list[list[str]] = []
+
+    def get_item(parent: Any, title: str, label: str, items: list[str], *rest: Any) -> Any:
+        asked.append(items)
+        return (f"{tiny_clip} — typed in", True)
+
+    monkeypatch.setattr(QInputDialog, "getItem", get_item)
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "stills")
+    )
+    browser = IndexBrowser(tmp_path)
+    qtbot.addWidget(browser)
+    with qtbot.waitSignal(browser.indexAdded, timeout=60_000):
+        browser.add_button.click()
+    assert len(asked) == 1
+    assert asked[0][0].startswith("minilm")
+    assert IndexStore(tmp_path).info("pics").embedder == tiny_clip
+    assert IndexStore(tmp_path).info("pics").count == 2
+    asked.clear()
+    with qtbot.waitSignal(browser.indexAdded, timeout=60_000):
+        browser.add_button.click()  # an index that exists keeps its model: no question
+    assert asked == []
 
 
 def test_adding_a_folder_runs_in_the_background(qtbot: Any, tmp_path: Path, minilm: object) -> None:

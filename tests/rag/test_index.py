@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +123,7 @@ while True:
         index.add(v, [{"kind": "text", "text": f"t{n}-{i}", "source": "s"} for i in range(50)])
         index.save()
     n += 1
+    print("saved", flush=True)
 """
 
 
@@ -137,7 +137,8 @@ def test_a_kill_during_writes_never_leaves_a_corrupt_index(tmp_path: Path) -> No
         )
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == "ready"
-        time.sleep(0.3 + 0.2 * round_)  # let it write a few revisions, then kill it mid-way
+        for _ in range(2 + round_):  # let it save a few revisions, then kill it mid-way
+            assert writer.stdout.readline().strip() == "saved"
         writer.send_signal(signal.SIGKILL)
         writer.wait()
         index = VectorIndex.open(tmp_path / "ix")

@@ -17,7 +17,7 @@ from genarun_studio.core.validate import check_tree
 from genarun_studio.engine import Engine, RunOptions
 from genarun_studio.errors import RunError, TreeError
 from genarun_studio.providers.mock import MOCK_EMBED_DIM, MockProvider
-from genarun_studio.rag import IndexStore
+from genarun_studio.rag import Chunk, IndexStore
 from genarun_studio.store import Project
 from tests.engine.conftest import items, make_tree, text
 
@@ -92,6 +92,46 @@ async def test_rerunning_adds_nothing_twice_and_queries_see_the_new_index(
     assert second.instances["notes"].state == "done"
     assert second.instances["notes"].output == {"index": "facts", "added": 0, "count": 2}
     assert second.instances["ask"].output["hits"][0]["text"] == "Iguanas eat leaves."
+
+
+async def test_a_removed_index_is_filled_again_by_the_next_run(
+    tmp_path: Path, minilm: object
+) -> None:
+    # rag-index is never taken from the cache: a cached result would not put back what the
+    # removed index held, and the query below it would find nothing
+    tree = make_tree(
+        _index("notes", "facts", texts=["Geckos lick their eyes.", "Iguanas eat leaves."]),
+        _query("ask", "facts", query="what do iguanas eat", k=1, after=["notes"]),
+    )
+    engine = _engine(tmp_path)
+    assert (await engine.start(tree, {}, RunOptions(mock=True, seed=1)).wait()).status == (
+        "finished"
+    )
+    IndexStore(tmp_path).remove("facts")
+    again = engine.start(tree, {}, RunOptions(mock=True, seed=1))
+    await again.wait()
+    assert again.instances["notes"].state == "done"
+    assert again.instances["notes"].output == {"index": "facts", "added": 2, "count": 2}
+    assert again.instances["ask"].output["hits"][0]["text"] == "Iguanas eat leaves."
+
+
+async def test_a_query_is_not_cached_across_an_index_made_again(
+    tmp_path: Path, minilm: object
+) -> None:
+    # the same number of saves gives the same revision number: the plan must still differ
+    store = IndexStore(tmp_path)
+    await store.add_chunks("facts", [Chunk(text="Iguanas eat leaves.", source="a")])
+    tree = make_tree(_query("ask", "facts", query="what do iguanas eat", k=1))
+    engine = _engine(tmp_path)
+    first = engine.start(tree, {}, RunOptions(mock=True, seed=1))
+    await first.wait()
+    assert first.instances["ask"].output["hits"][0]["text"] == "Iguanas eat leaves."
+    store.remove("facts")
+    await store.add_chunks("facts", [Chunk(text="Iguanas eat flowers too.", source="b")])
+    second = engine.start(tree, {}, RunOptions(mock=True, seed=1))
+    await second.wait()
+    assert second.instances["ask"].state == "done"
+    assert second.instances["ask"].output["hits"][0]["text"] == "Iguanas eat flowers too."
 
 
 async def test_a_query_on_a_missing_index_gives_no_hits_and_a_warning(tmp_path: Path) -> None:

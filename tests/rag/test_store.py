@@ -80,6 +80,29 @@ async def test_adding_again_skips_unchanged_and_replaces_changed_files(
     assert "Dogs" in (hits[0].text or "")
 
 
+async def test_an_interrupted_add_keeps_the_files_it_finished(
+    tmp_path: Path, notes: Path, minilm: SentenceTransformerEmbedder
+) -> None:
+    store = IndexStore(tmp_path)
+    seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        if done == 2:
+            raise KeyboardInterrupt  # what Ctrl-C (or a kill) does between two batches
+
+    with pytest.raises(KeyboardInterrupt):
+        await store.add_files("notes", [notes], batch=1, progress=progress)
+    assert seen == [(1, 5), (2, 5)]
+    assert store.info("notes").count == 2  # two batches were saved, and stay
+    seen.clear()
+    again = await store.add_files(
+        "notes", [notes], batch=2, progress=lambda done, total: seen.append((done, total))
+    )
+    assert (again.added, again.unchanged, again.count) == (3, 2, 5)
+    assert seen == [(4, 5), (5, 5)]  # the two files kept were skipped, the rest in 2 batches
+
+
 async def test_remove_by_source_and_whole_index(
     tmp_path: Path, notes: Path, minilm: SentenceTransformerEmbedder
 ) -> None:
@@ -138,6 +161,20 @@ async def test_an_index_keeps_its_model(tmp_path: Path, notes: Path, minilm: obj
     (notes / "x.png").write_bytes(b"")
     with pytest.raises(RagError, match="is an image, and this index holds text"):
         await store.add_files("notes", [notes / "x.png"])
+
+
+async def test_a_damaged_faiss_file_is_named_and_a_rebuild_mends_it(
+    tmp_path: Path, notes: Path, minilm: SentenceTransformerEmbedder
+) -> None:
+    store = IndexStore(tmp_path)
+    await store.add_files("notes", [notes])
+    (vectors,) = (tmp_path / ".genarun" / "indexes" / "notes").glob("vectors-*.faiss")
+    vectors.write_bytes(vectors.read_bytes()[:100])  # a disk that lost the file's end
+    with pytest.raises(RagError, match=r"damaged .*rebuild it \(genarun index rebuild notes\)"):
+        store.info("notes")
+    assert await store.rebuild("notes") == 5  # the entries hold every text
+    hits = await store.query("notes", "my kitten keeps hunting mice", k=1)
+    assert hits[0].source == "notes/pets.md"
 
 
 @pytest.mark.parametrize(
