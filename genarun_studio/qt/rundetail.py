@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGraphicsRectItem,
@@ -167,7 +167,8 @@ class RunDetail(QWidget):
         self.timeline = QGraphicsView(self.scene, self)
         self.timeline.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         self.timeline.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.timeline.setBackgroundBrush(QBrush(QColor("#ffffff")))
+        # the application's palette (light or the editor's dark one), not a fixed white
+        self.timeline.setBackgroundBrush(self.palette().brush(QPalette.ColorRole.Base))
 
         self.nodes = QTableWidget(0, len(NODE_COLUMNS), self)
         self.nodes.setHorizontalHeaderLabels(list(NODE_COLUMNS))
@@ -377,12 +378,16 @@ class RunDetail(QWidget):
             band = self.scene.addRect(
                 QRectF(0, y, right + 8, height),
                 QPen(Qt.PenStyle.NoPen),
-                QBrush(QColor("#f6f8fa" if lane_number % 2 == 0 else "#ffffff")),
+                self.palette().brush(
+                    QPalette.ColorRole.AlternateBase
+                    if lane_number % 2 == 0
+                    else QPalette.ColorRole.Base
+                ),
             )
             band.setZValue(-2)
             label = QGraphicsSimpleTextItem(lane)
             label.setFont(label_font)
-            label.setBrush(QBrush(QColor("#24292f")))
+            label.setBrush(self.palette().brush(QPalette.ColorRole.Text))
             label.setPos(8, y + ROW_GAP + (ROW_HEIGHT - label.boundingRect().height()) / 2)
             self.scene.addItem(label)
             for (inst, x0, x1), row in zip(entries, rows, strict=True):
@@ -404,8 +409,9 @@ class RunDetail(QWidget):
 
     def _draw_axis(self, span: float, scale: float, bottom: float) -> None:
         step = _nice_step(span)
-        grid = QPen(QColor("#d0d7de"), 0, Qt.PenStyle.DotLine)
-        tick_pen = QPen(QColor("#57606a"), 0)
+        faint = self.palette().color(QPalette.ColorRole.PlaceholderText)
+        grid = QPen(faint, 0, Qt.PenStyle.DotLine)
+        tick_pen = QPen(faint, 0)
         self.scene.addLine(
             LABEL_WIDTH, AXIS_HEIGHT - 2, LABEL_WIDTH + TIMELINE_WIDTH, AXIS_HEIGHT - 2, tick_pen
         )
@@ -415,7 +421,7 @@ class RunDetail(QWidget):
             self.scene.addLine(x, AXIS_HEIGHT - 6, x, AXIS_HEIGHT - 2, tick_pen)
             self.scene.addLine(x, AXIS_HEIGHT, x, bottom, grid).setZValue(-1)
             text = QGraphicsSimpleTextItem(_seconds_label(n * step, step))
-            text.setBrush(QBrush(QColor("#57606a")))
+            text.setBrush(QBrush(faint))
             width = text.boundingRect().width()
             text.setPos(x - width / 2 if n else x, AXIS_HEIGHT - 8 - text.boundingRect().height())
             self.scene.addItem(text)
