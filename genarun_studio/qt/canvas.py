@@ -81,6 +81,8 @@ def _deferred_drawing() -> Iterator[None]:
             view.draw_node()
 
 
+OUTLINED_STATES = ("running", "failed", "waiting")
+"""States that also draw a coloured outline round the node (where to look, on a big tree)."""
 STATUS_H = 18.0
 """Height of the status line painted under the ports."""
 THUMB_W, THUMB_H = 160, 110
@@ -169,9 +171,15 @@ class GenarunNodeItem(NodeItem):  # type: ignore[misc]
 
     def paint(self, painter: QtGui.QPainter, option: Any, widget: Any) -> None:
         super().paint(painter, option, widget)
-        if self._proxy_mode:  # zoomed far out: the plain box is enough
-            return
         painter.save()
+        if self.status_state in OUTLINED_STATES:  # seen even zoomed far out
+            pen = QtGui.QPen(QtGui.QColor(STATE_COLORS[self.status_state]), 2.5)
+            painter.setPen(pen)
+            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(self.boundingRect().adjusted(1.2, 1.2, -1.2, -1.2), 4.0, 4.0)
+        if self._proxy_mode:  # zoomed far out: the plain box is enough
+            painter.restore()
+            return
         box = self.check_rect()
         painter.setPen(QtGui.QPen(QtGui.QColor(201, 209, 217), 1.0))
         painter.setBrush(QtGui.QColor(13, 17, 23, 160))

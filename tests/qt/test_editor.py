@@ -399,3 +399,33 @@ def test_a_wide_tree_opens_with_every_node_and_wire(window: MainWindow, tmp_path
     shown = viewer.mapToScene(viewer.viewport().rect()).boundingRect()
     assert shown.contains(canvas.item("c0").view.sceneBoundingRect().center())
     assert shown.contains(canvas.item("c299").view.sceneBoundingRect().center())
+
+
+def test_a_failed_or_waiting_node_is_outlined_in_its_state_colour(window: MainWindow) -> None:
+    from PySide6 import QtGui
+
+    from genarun_studio.qt.canvas import STATE_COLORS
+
+    window.open_path(LIZARD)
+    canvas = window.canvas
+    assert canvas is not None
+
+    def top_edge(node_id: str) -> QtGui.QColor:
+        view = canvas.item(node_id).view
+        rect = view.sceneBoundingRect()
+        image = QtGui.QImage(
+            int(rect.width()), int(rect.height()), QtGui.QImage.Format.Format_ARGB32
+        )
+        image.fill(0)
+        painter = QtGui.QPainter(image)
+        view.scene().render(painter, QtCore.QRectF(image.rect()), rect)
+        painter.end()
+        return image.pixelColor(image.width() // 3, 1)
+
+    plain = top_edge("topics")
+    canvas.show_status("topics", "failed", "failed", None)
+    canvas.show_status("hero", "waiting", "waiting 1/3", None)
+    assert top_edge("topics") == QtGui.QColor(STATE_COLORS["failed"])
+    assert top_edge("hero") == QtGui.QColor(STATE_COLORS["waiting"])
+    canvas.show_status("topics", "done", "done", None)
+    assert top_edge("topics") == plain
