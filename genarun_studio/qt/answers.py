@@ -26,7 +26,7 @@ from genarun_studio.qt.runner import RunController
 
 __all__ = ["AnswersPanel", "PendingAnswer"]
 
-THUMB = 160
+THUMB = 128
 EXTERNAL_POLL_MS = 2000
 """How often the panel checks whether another process wrote to the project's index."""
 
@@ -134,7 +134,9 @@ class AnswersPanel(QtWidgets.QWidget):
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         split.addWidget(self.list)
         split.addWidget(detail)
-        split.setStretchFactor(1, 3)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 4)
+        split.setSizes([90, 450])  # the question and its answer get the room, not the list
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
@@ -251,7 +253,7 @@ class AnswersPanel(QtWidgets.QWidget):
         state = "running now" if item.live else "answer, then Resume run"
         self.where.setText(f"{item.run_id} · {request.key} · {state}")
         self._editor = self._make_editor(item)
-        self.holder.addWidget(self._editor)
+        self.holder.addWidget(self._editor, 1)
 
     def _make_editor(self, item: PendingAnswer) -> QtWidgets.QWidget:
         request = item.request
