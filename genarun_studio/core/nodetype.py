@@ -112,6 +112,11 @@ class NodeContext(Protocol):
         and logged with secrets masked; mock and dry runs answer ``mock_response`` offline."""
         ...
 
+    def outputs_of(self, node_id: str) -> list[Any]:
+        """The outputs of every finished instance of ``node_id`` in this run, in fan-out
+        order. The asking node must wait for them (``after: [node_id]``)."""
+        ...
+
     def save_asset(self, data: bytes, extension: str) -> str:
         """Store a file in the run's ``assets/``; returns its path relative to the run folder."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,7 +15,7 @@ from genarun_studio.core.nodetype import LogLevel
 from genarun_studio.core.tree import ModelProfile, RunLimits
 from genarun_studio.engine.instance import NodeInstance, asset_stem
 from genarun_studio.engine.retry import call_with_retries
-from genarun_studio.errors import BudgetReached, ProviderError
+from genarun_studio.errors import BudgetReached, ProviderError, RunError
 from genarun_studio.human.request import HumanAnswer, HumanQuestion
 from genarun_studio.profiles import BUILTIN_PROFILES
 from genarun_studio.providers.base import (
@@ -83,6 +84,21 @@ class InstanceContext:
 
     def render_value(self, value: Any) -> Any:
         return tpl.render_value(value, self._instance.context, self._rng, self._instance.picks)
+
+    def outputs_of(self, node_id: str) -> list[Any]:
+        node = self._instance.node
+        if node_id not in node.after:
+            raise RunError(
+                f"{node.id!r} reads the outputs of {node_id!r}: add after: [{node_id!r}] so "
+                f"it waits for every instance of {node_id!r} to finish"
+            )
+        done = [
+            i
+            for i in self._run.instances.values()
+            if i.node_id == node_id and i.state in ("done", "cached") and i.has_output
+        ]
+        done.sort(key=lambda i: _fan_out_order(i.key))
+        return [i.output for i in done]
 
     def profile(self, name: str) -> ModelProfile:
         profile = self._run.tree.models.get(name) or DEFAULT_PROFILES.get(name)
@@ -309,3 +325,8 @@ class InstanceContext:
             }
         )
         return answer
+
+
+def _fan_out_order(key: str) -> list[Any]:
+    """``a[2]/b`` before ``a[10]/b``: instance keys compared with their indexes as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", key)]

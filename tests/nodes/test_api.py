@@ -389,6 +389,12 @@ async def test_the_morning_brief_example_runs_against_the_test_servers(
         f"Story {s}" for s in range(900, 905)
     ]
     assert all(item["blurb"] == "A line for the brief." for item in output["top"])
+    # one brief from the weather and every blurb (the collect node waited for all five)
+    assert output["stories"] == "\n".join(f"{n}. A line for the brief." for n in range(1, 6))
+    assert output["brief"] == "A line for the brief."
+    brief_prompt = openai_server.bodies("/v1/chat/completions")[-1]["messages"][-1]["content"]
+    assert "5. A line for the brief." in brief_prompt
+    assert "52.52 °C" in brief_prompt
     assert openai_server.count("/v0/topstories.json") == 1
     weather = only(run, "weather")
     assert weather.calls[1]["request"]["query"]["latitude"] == "52.52"
@@ -399,7 +405,7 @@ async def test_the_morning_brief_runs_offline_on_mock(tmp_path: Path) -> None:
     engine = Engine(project=Project(tmp_path / "project"))
     run = engine.start(tree, {}, RunOptions(mock=True))
     summary = await run.wait()
-    assert summary.counts == {"done": 13}
+    assert summary.counts == {"done": 15}
     weather = only(run, "weather")
     assert weather.calls[0]["tool_calls"]  # the mock provider filled the call
     assert weather.calls[1]["response"]["mock"] is True

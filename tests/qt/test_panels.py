@@ -33,7 +33,7 @@ from genarun_studio.resources import resource_path
 from genarun_studio.store import Project
 
 LIZARD = resource_path("examples", "lizard-blog.genarun.json")
-BUILTIN = {"text", "text-array", "object", "image", "template", "api"}
+BUILTIN = {"text", "text-array", "object", "image", "template", "api", "collect"}
 
 
 def run_tree(tree_file: Path, project_dir: Path, *subscribers: Callable[[Any], None]) -> Run:
@@ -118,7 +118,7 @@ def test_palette_lists_builtin_types_under_their_categories(qtbot: Any) -> None:
     for type_id in BUILTIN:
         assert type_id in categories[registry.get(type_id).category]
     assert "image" in categories["Generate"]
-    assert categories["Data"] == ["api", "template"]
+    assert categories["Data"] == ["api", "collect", "template"]
     item = palette.item_for("image")
     assert item is not None
     assert item.text(0) == "Image"
