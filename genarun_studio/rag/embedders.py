@@ -293,7 +293,8 @@ class ClipEmbedder(_Local):
             if tags and pretrained not in tags:
                 raise RagError(
                     f"open_clip has no pretrained weights {pretrained!r} for {self.arch} and "
-                    f"no such file exists (its tags: {', '.join(tags)})"
+                    f"no such file exists (its tags: {', '.join(tags)}; or 'random' for "
+                    "random weights, which need no download)"
                 )
             offline = _hub_unreachable()  # a tag: its weights come from the Hugging Face hub
         try:
@@ -323,7 +324,8 @@ class ClipEmbedder(_Local):
                 f"downloaded yet, and {offline} cannot be reached (no network?). open_clip "
                 "downloads pretrained weights on first use, which needs a network; once "
                 "downloaded they are cached. Offline, give a checkpoint file path as the "
-                "pretrained tag (clip:ARCH//path/to/weights.bin)"
+                "pretrained tag (clip:ARCH//path/to/weights.bin), or clip:ARCH/random for "
+                "random weights (to try the pipeline; its rankings mean nothing)"
             )
         return RagError(
             f"could not load the CLIP weights {self.arch}/{self.pretrained} "
