@@ -92,7 +92,9 @@ def parse_value(request: HumanRequest, raw: str, run_dir: Path | None = None) ->
 
 def describe(request: HumanRequest, run_dir: Path | None = None) -> list[str]:
     """The request as lines for a terminal."""
-    lines = [f"[{request.key}] {request.question}"]
+    first, *rest = request.question.splitlines() or [""]
+    # a question's later lines line up under its first, not at the terminal's left edge
+    lines = [f"[{request.key}] {first}", *(f"  {line}" if line else "" for line in rest)]
     if request.kind in ("multipleChoice", "pickImage"):
         for n, option in enumerate(request.options, 1):
             shown = str(run_dir / option) if run_dir and request.kind == "pickImage" else option

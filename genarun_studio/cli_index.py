@@ -195,7 +195,10 @@ def index_query(
         if len(body) > 160:
             body = body[:157] + "..."
         where = hit.source + (f" p.{hit.entry['page']}" if hit.entry.get("page") else "")
-        click.echo(f"{hit.score:.3f}  {where}\n       {body}")
+        if body == where:  # an image indexed from a file: its source is the image itself
+            click.echo(f"{hit.score:.3f}  {where}")
+        else:
+            click.echo(f"{hit.score:.3f}  {where}\n       {body}")
 
 
 @index.command("list")

@@ -94,6 +94,11 @@ def test_index_a_folder_of_images_and_query_it(tmp_path: Path, tiny_clip: str) -
         project,
     )
     assert Path(json.loads(out)[0]["asset"]).name == "red.png"
+    code, out, _ = invoke("index", "query", "stills", "a sunset", "-k", "1", "--project", project)
+    assert code == 0
+    # an image hit names its file once (its source is the image itself)
+    assert len(out.strip().splitlines()) == 1
+    assert Path(out.split()[1]).name in {"red.png", "green.jpg", "blue.png"}
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from genarun_studio.cli_human import attach, parse_value
+from genarun_studio.cli_human import attach, describe, parse_value
 from genarun_studio.cli_progress import Progress
 from genarun_studio.engine import Engine
 from genarun_studio.human import AnswerInvalid, HumanRequest, RunInbox
@@ -351,3 +351,21 @@ def test_hooks_serve_answers_a_waiting_run(tmp_path: Path) -> None:
         (Path(str(last_json(resumed.stdout)["run_dir"])) / "output.json").read_text()
     )
     assert output["choice"] == shown["options"][0]
+
+
+def test_a_question_of_several_lines_stays_indented_under_its_key() -> None:
+    request = HumanRequest(
+        run_id="t/1",
+        key="story/choice",
+        node_id="choice",
+        kind="multipleChoice",
+        question="Pip looks up.\n\nWhat does Pip do next?",
+        options=["run", "hide"],
+    )
+    assert describe(request) == [
+        "[story/choice] Pip looks up.",
+        "",
+        "  What does Pip do next?",
+        "    1. run",
+        "    2. hide",
+    ]
