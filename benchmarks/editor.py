@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,12 +92,16 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="also open 5,000 nodes")
     args = parser.parse_args()
     missed = False
-    total, torch = cold_start()
+    # a new process each time: the median of five, as one start varies by ±15% here
+    starts = [cold_start() for _ in range(5)]
+    total = statistics.median(t for t, _ in starts)
+    torch = any(imported for _, imported in starts)
     ok = total < 1.5 and not torch
     missed |= not ok
     print(
-        f"cold start to a shown window: {total:.2f} s (torch imported: {torch}) — "
-        f"{'PASS' if ok else 'MISS'} (target < 1.5 s, no torch)"
+        f"cold start to a shown window: {total:.2f} s median of 5 "
+        f"({min(t for t, _ in starts):.2f}-{max(t for t, _ in starts):.2f} s; "
+        f"torch imported: {torch}) — {'PASS' if ok else 'MISS'} (target < 1.5 s, no torch)"
     )
     for n, target in ((1000, 1.0), (5000, 5.0)) if args.full else ((1000, 1.0),):
         elapsed, cpu = open_tree(n)
