@@ -33,8 +33,10 @@ def _module(name: str, base: types.ModuleType, extra: dict[str, Any]) -> types.M
     module = types.ModuleType(name)
     module.__dict__.update(extra)
 
-    def __getattr__(attr: str) -> Any:  # anything else: PySide6's own member
-        return getattr(base, attr)
+    def __getattr__(attr: str) -> Any:  # anything else: PySide6's own member, kept after
+        value = getattr(base, attr)  # its first use (NodeGraphQt looks enums up per event)
+        setattr(module, attr, value)
+        return value
 
     module.__getattr__ = __getattr__  # type: ignore[method-assign]
     return module
