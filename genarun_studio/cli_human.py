@@ -147,18 +147,20 @@ def attach(run: Run, progress: Any, *, interactive: bool | None = None) -> None:
 
 
 _pending_line: asyncio.Future[str | None] | None = None
-"""A read of stdin still waiting for its line: its thread owns stdin, so the next question
-takes that line instead of starting a second reader (which would lose one)."""
+"""A read of stdin whose line no question has taken yet (still waiting for it, or read while
+its question was answered elsewhere): its thread owns stdin, so the next question takes that
+line instead of starting a second reader (which would lose one)."""
 
 
 def _read_line(prompt: str) -> asyncio.Future[str | None]:
-    """A line from stdin without blocking the loop (a daemon thread: Ctrl-C never hangs)."""
+    """A line from stdin without blocking the loop (a daemon thread: Ctrl-C never hangs).
+    The caller that uses the line calls :func:`_take_line`."""
     global _pending_line
     loop = asyncio.get_running_loop()
     sys.stderr.write(prompt)
     sys.stderr.flush()
     pending = _pending_line
-    if pending is not None and not pending.done() and pending.get_loop() is loop:
+    if pending is not None and pending.get_loop() is loop:
         return pending
     future: asyncio.Future[str | None] = loop.create_future()
 
@@ -178,6 +180,14 @@ def _read_line(prompt: str) -> asyncio.Future[str | None]:
     threading.Thread(target=work, daemon=True, name="genarun-prompt").start()
     _pending_line = future
     return future
+
+
+def _take_line(future: asyncio.Future[str | None]) -> str | None:
+    """The line of a finished read, which no later question gets again."""
+    global _pending_line
+    if _pending_line is future:
+        _pending_line = None
+    return future.result()
 
 
 async def _answered_elsewhere(run: Run, key: str) -> None:
@@ -214,13 +224,16 @@ async def _ask_in_terminal(run: Run, progress: Any) -> None:
             elsewhere = asyncio.ensure_future(_answered_elsewhere(run, request.key))
             either: set[asyncio.Future[Any]] = {line_read, elsewhere}
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            answered_elsewhere = elsewhere.done()
             elsewhere.cancel()
-            if not line_read.done():  # answered meanwhile; the line goes to the next one
+            if answered_elsewhere:
+                # a line read meanwhile (done or not) goes to the next question: it was
+                # typed after this one was answered, or is still to come
                 given = run.human.inbox.answer(request.key)
                 by = f" by {given.who} ({given.channel})" if given else ""
                 click.echo(f"\n  {request.key} was answered{by}", err=True)
                 continue
-            line = line_read.result()
+            line = _take_line(line_read)
             if line is None:  # stdin closed: nobody can answer here
                 return
             if not line.strip():

@@ -4,6 +4,7 @@ waiting; the interactive prompt."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import signal
@@ -270,6 +271,67 @@ async def test_the_terminal_prompt_gives_way_to_an_answer_given_elsewhere(
     assert run.instances["q/r"].output == 4
     assert "q was answered by ed (editor)" in capsys.readouterr().err
     assert terminal.reads == 1  # one reader for both questions: no typed line is lost
+
+
+async def test_a_line_read_as_the_question_is_answered_elsewhere_goes_to_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The race CI once hung on: the question is answered in "the editor" and, before the
+    prompt wakes up, the terminal's reader already holds the next line. That line is the next
+    question's answer; it used to be taken as the answered question's (refused), and the next
+    question then waited on a second reader forever."""
+    import os
+
+    tree = make_tree(
+        {
+            "id": "q",
+            "type": "human",
+            "config": {"kind": "multipleChoice", "question": "Tea?", "options": ["yes", "no"]},
+            "children": [
+                {
+                    "id": "r",
+                    "type": "human",
+                    "config": {"kind": "rating", "question": "How good?", "min": 1, "max": 5},
+                }
+            ],
+        }
+    )
+    read_end, write_end = os.pipe()
+    run = Engine(project=Project(tmp_path)).prepare(tree)
+    pipe = open(read_end, encoding="utf-8")  # noqa: SIM115, ASYNC230 (a pipe)
+    reads: list[str] = []
+
+    class Terminal:
+        def readline(self) -> str:
+            if not reads:
+                RunInbox(run.folder.path).submit("q", "yes", who="ed", channel="editor")
+            reads.append(pipe.readline())
+            return reads[-1]
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+
+    def on_event(event: object) -> None:
+        from genarun_studio.engine import events as ev
+
+        if isinstance(event, ev.HumanAnswered) and event.key == "q":
+            # the line arrives now; the reader hands it over before the prompt wakes up
+            os.write(write_end, b"4\n")
+            deadline = time.monotonic() + 5
+            while not reads and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    run.subscribe(on_event)
+    with pipe:
+        attach(run, Progress(run, enabled=False), interactive=True)
+        try:
+            summary = await asyncio.wait_for(run.wait(), 60)
+        finally:
+            os.close(write_end)
+    assert summary.status == "finished"
+    assert run.instances["q"].output == "yes"
+    assert run.instances["q/r"].output == 4
+    assert reads == ["4\n"]
+    assert "q was answered by ed (editor)" in capsys.readouterr().err
 
 
 async def test_an_empty_line_in_the_prompt_leaves_the_question_for_later(
