@@ -28,7 +28,6 @@ def test_engine_cli_and_nodes_import_no_qt_and_nothing_heavy() -> None:
     loaded = set(json.loads(result.stdout))
     forbidden = {
         "PySide6",
-        "NodeGraphQt",
         "qasync",
         "shiboken6",
         "torch",

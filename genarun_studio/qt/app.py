@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     if args.screenshot and "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    os.environ.setdefault("QT_API", "pyside6")
+    os.environ.setdefault("QT_API", "pyside6")  # the binding qasync picks
     os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
     try:
         import qasync

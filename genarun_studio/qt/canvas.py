@@ -1,44 +1,50 @@
-"""The node canvas: a tree document drawn as wired nodes with NodeGraphQt.
+"""The node canvas: a tree document drawn as wired nodes, ComfyUI-style.
 
 The canvas is a view of a :class:`~genarun_studio.core.document.TreeDocument`. It never
-changes its own wiring: a wire the user drags, a node they delete or an enable box they tick
-becomes a document edit, and the document's change notification redraws the canvas. That
-keeps undo, validation and files in one place and the canvas free of its own state.
+changes its own wiring: a wire the user drags, a node they delete, a title they edit or an
+enable box they tick becomes a document edit, and the document's change notification
+redraws the canvas. That keeps undo, validation and files in one place and the canvas free
+of its own state.
 
-NodeGraphQt pitfalls (ARCHITECTURE.md §9) are avoided here: no spin boxes or PropertiesBin,
-no OpenGL, its own undo stack and tab search are bypassed, and nodes are created without
-undo entries.
+It is a plain ``QGraphicsView`` with two light items of our own: a :class:`NodeItem` per node
+(one item that paints its title, ports, enable box, status line and thumbnail) and a
+:class:`WireItem` per parent → child wire. NodeGraphQt, which drew the canvas before, builds
+a dozen Python and C++ objects per node (~3 ms each here), too slow for the 1,000-node
+target; see docs/decisions.md, "Editor canvas".
+
+Mouse: drag a node to move it (all selected nodes move), drag on the background to select
+with a rubber band, middle button (or Alt + left) to pan, wheel to zoom. Drag from a node's
+``children`` port onto another node to make it a child; drag a node's ``parent`` port onto
+another node to re-parent it, or onto the background to disconnect it. Double-click a title
+to rename, a node to show its properties, the background (or press Tab) to add a node.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("QT_API", "pyside6")
-
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from genarun_studio.qt._qtshim import nodegraphqt_imports
-
-with nodegraphqt_imports():  # ~0.3 s less cold start: see _qtshim
-    from NodeGraphQt import BaseNode, NodeGraph
-    from NodeGraphQt.base.commands import PortConnectedCmd
-    from NodeGraphQt.constants import PortTypeEnum
-    from NodeGraphQt.qgraphics.node_base import NodeItem
-
 from genarun_studio.core.document import Change, EditError, TreeDocument
-from genarun_studio.core.nodetype import NodeType
 from genarun_studio.core.registry import Registry
+from genarun_studio.errors import GenarunError
 
-__all__ = ["NODE_MIME", "STATE_COLORS", "TreeCanvas", "tree_layout"]
+__all__ = [
+    "NODE_MIME",
+    "STATE_COLORS",
+    "CanvasView",
+    "NodeItem",
+    "TreeCanvas",
+    "WireItem",
+    "tree_layout",
+]
 
 NODE_MIME = "application/x-genarun-node-type"
-IDENTIFIER = "genarun"
-X_STEP, Y_STEP = 340, 170
+X_STEP, Y_STEP = 300, 110
+"""Auto-layout spacing: depth → x, one row per leaf → y."""
 
 LANE_COLORS = {
     "text": (38, 76, 120),
@@ -57,188 +63,168 @@ STATE_COLORS = {
     "stopped": "#b07cd8",
     "waiting": "#c58af9",
 }
-
-
-@contextlib.contextmanager
-def _deferred_drawing() -> Iterator[None]:
-    """Build many nodes without laying each out again after every port and property.
-
-    NodeGraphQt redraws a node on every ``add_input``, ``set_color``, property change...
-    Inside this block those redraws are collected, and each node is drawn once at the end.
-    """
-    real = NodeItem.draw_node
-    if getattr(real, "_deferred", False):  # nested: the outer block draws
-        yield
-        return
-    pending: dict[int, Any] = {}
-
-    def collect(self: Any) -> None:
-        pending[id(self)] = self
-
-    collect._deferred = True  # type: ignore[attr-defined]
-    NodeItem.draw_node = collect
-    try:
-        yield
-    finally:
-        NodeItem.draw_node = real
-        for view in pending.values():
-            view.draw_node()
-
-
 OUTLINED_STATES = ("running", "failed", "waiting")
 """States that also draw a coloured outline round the node (where to look, on a big tree)."""
+
+NODE_W = 230.0
+TITLE_H = 24.0
+PORT_H = 20.0
 STATUS_H = 18.0
-"""Height of the status line painted under the ports."""
+PORT_R = 5.5
 THUMB_W, THUMB_H = 160, 110
-NODE_MIN_W = 190.0
+SCENE_EXTENT = 1_000_000.0
+"""Half the side of the scene rectangle: fixed, so adding items never recomputes it."""
+MIN_ZOOM, MAX_ZOOM, FIT_MAX_ZOOM = 0.001, 3.0, 1.25
+"""Zoom limits: far enough out for 5,000 nodes in one view, and fit never zooms past 125%."""
+PROXY_LOD = 0.4
+"""Below this zoom a node is drawn as a plain coloured box (nothing readable is lost)."""
+
+TEXT = QtGui.QColor(201, 209, 217)
+DIM_TEXT = QtGui.QColor(139, 148, 158)
+BODY = QtGui.QColor(33, 38, 45)
+SELECTED = QtGui.QColor(240, 136, 62)
+WIRE = QtGui.QColor(139, 148, 158)
+BACKGROUND = QtGui.QColor(22, 27, 34)
+GRID = QtGui.QColor(30, 36, 44)
+GRID_MAJOR = QtGui.QColor(38, 45, 54)
+
+_LEFT = QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
+_RIGHT = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+_CENTER = QtCore.Qt.AlignmentFlag.AlignCenter
 
 
-class _PortLabel(QtWidgets.QGraphicsSimpleTextItem):
-    """A port's name: plain text, with the one method NodeGraphQt calls on its labels that a
-    simple text item lacks."""
+class _Fonts:
+    """Fonts and metrics shared by every node, made once the application exists."""
 
-    def __init__(self, text: str, parent: QtWidgets.QGraphicsItem) -> None:
-        super().__init__(text, parent)
-        font = self.font()
-        font.setPointSize(8)
-        self.setFont(font)
+    title: QtGui.QFont
+    small: QtGui.QFont
+    title_metrics: QtGui.QFontMetricsF
+    small_metrics: QtGui.QFontMetricsF
+    ready = False
 
-    def setDefaultTextColor(self, color: QtGui.QColor) -> None:
-        self.setBrush(color)
-
-    # NodeGraphQt places port labels for a rich-text item, which has a 4 px document margin
-    _MARGIN = 4.0
-
-    def boundingRect(self) -> QtCore.QRectF:
-        m = self._MARGIN
-        return super().boundingRect().adjusted(0, 0, 2 * m, 2 * m)
-
-    def paint(self, painter: QtGui.QPainter, option: Any, widget: Any = None) -> None:
-        painter.translate(self._MARGIN, self._MARGIN)
-        super().paint(painter, option, widget)
+    @classmethod
+    def get(cls) -> type[_Fonts]:
+        if not cls.ready:
+            cls.title = QtGui.QFont(QtWidgets.QApplication.font())
+            cls.title.setPointSizeF(9.5)
+            cls.title.setBold(True)
+            cls.small = QtGui.QFont(QtWidgets.QApplication.font())
+            cls.small.setPointSizeF(7.5)
+            cls.title_metrics = QtGui.QFontMetricsF(cls.title)
+            cls.small_metrics = QtGui.QFontMetricsF(cls.small)
+            cls.ready = True
+        return cls
 
 
-class GenarunNodeItem(NodeItem):  # type: ignore[misc]
-    """A node drawn by painting, not by embedded widgets.
+def _lane_color(lane: str) -> QtGui.QColor:
+    return QtGui.QColor(*LANE_COLORS.get(lane, LANE_COLORS["local"]))
 
-    NodeGraphQt's node widgets are ``QGraphicsProxyWidget``s around real QWidgets with style
-    sheets: ~2 ms per node to build and lay out, most of the time of opening a big tree. This
-    item paints the enable box, the status line (state dot, text such as ``done 7/10``) and
-    the latest image thumbnail itself, and takes the enable box's clicks.
-    """
 
-    def __init__(self, name: str = "node", parent: Any = None) -> None:
-        super().__init__(name, parent)
+class NodeItem(QtWidgets.QGraphicsItem):
+    """One node: title bar with the enable box, a row with the ``parent`` and ``children``
+    ports and the node's type, a status line (state dot and text such as ``done 7/10``) and,
+    for image nodes, the latest output's thumbnail. Everything is painted; nothing is a child
+    item, so a node costs one Python object and one C++ item."""
+
+    def __init__(self, canvas: TreeCanvas, node_id: str) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.node_id = node_id
+        self.title = ""
+        self._title_shown = ""
+        self.type_id = ""
+        self.color = _lane_color("local")
         self.checked = True
+        self.dimmed = False
+        """Drawn faded: the node or an ancestor is disabled (runs skip it)."""
         self.status_state: str | None = None
         self.status_text = ""
         self.thumbnail: QtGui.QPixmap | None = None
-        self.on_toggle: Callable[[], None] | None = None
         self._shown: tuple[str | None, str, Path | None] | None = None
+        self.wire_in: WireItem | None = None
+        self.wires_out: set[WireItem] = set()
+        self._height = TITLE_H + PORT_H + STATUS_H
+        self.setFlags(
+            QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+        )
 
-    def _add_port(self, port: Any) -> Any:
-        """A port with a plain label: NodeGraphQt gives each port's name a rich-text item with
-        its own text document, the costliest part of a node after its widgets."""
-        text = _PortLabel(port.name, self)
-        text.setVisible(port.display_name)
-        if port.port_type == PortTypeEnum.IN.value:
-            self._input_items[port] = text
-        else:
-            self._output_items[port] = text
-        if self.scene():
-            self.post_init()
-        return port
+    # -- geometry (item coordinates; the origin is the body's top-left corner) -------------
 
-    # -- geometry ---------------------------------------------------------------------------
+    def body_rect(self) -> QtCore.QRectF:
+        return QtCore.QRectF(0.0, 0.0, NODE_W, self._height)
 
-    def calc_size(self, add_w: float = 0.0, add_h: float = 0.0) -> tuple[float, float]:
-        width, height = super().calc_size(add_w, add_h)
-        extra = STATUS_H + (THUMB_H + 4 if self.thumbnail is not None else 0)
-        return max(width + 70.0, NODE_MIN_W), height + extra
+    def boundingRect(self) -> QtCore.QRectF:
+        return QtCore.QRectF(-PORT_R - 2, -2.0, NODE_W + 2 * PORT_R + 4, self._height + 4)
 
-    def _ports_bottom(self) -> float:
-        bottom = self._text_item.boundingRect().height() + 4.0
-        for port in list(self._input_items) + list(self._output_items):
-            if port.isVisible():
-                bottom = max(bottom, port.pos().y() + port.boundingRect().height())
-        return float(bottom)
+    def shape(self) -> QtGui.QPainterPath:
+        path = QtGui.QPainterPath()
+        path.addRect(self.boundingRect())
+        return path
 
     def check_rect(self) -> QtCore.QRectF:
-        """The enable box, in item coordinates: between the two ports, under the title."""
-        top = self._text_item.boundingRect().height() + 6.0
-        return QtCore.QRectF(self._width / 2 - 34.0, top, 12.0, 12.0)
+        """The enable box, at the right end of the title bar."""
+        return QtCore.QRectF(NODE_W - 22.0, (TITLE_H - 12.0) / 2, 12.0, 12.0)
 
-    def status_rect(self) -> QtCore.QRectF:
-        return QtCore.QRectF(8.0, self._ports_bottom() + 1.0, self._width - 16.0, STATUS_H - 2)
+    def title_rect(self) -> QtCore.QRectF:
+        return QtCore.QRectF(8.0, 0.0, NODE_W - 36.0, TITLE_H)
 
-    # -- painting ---------------------------------------------------------------------------
+    def in_port(self) -> QtCore.QPointF:
+        """The ``parent`` port's centre, in item coordinates."""
+        return QtCore.QPointF(0.0, TITLE_H + PORT_H / 2)
 
-    def paint(self, painter: QtGui.QPainter, option: Any, widget: Any) -> None:
-        super().paint(painter, option, widget)
-        painter.save()
-        if self.status_state in OUTLINED_STATES:  # seen even zoomed far out
-            pen = QtGui.QPen(QtGui.QColor(STATE_COLORS[self.status_state]), 2.5)
-            painter.setPen(pen)
-            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(self.boundingRect().adjusted(1.2, 1.2, -1.2, -1.2), 4.0, 4.0)
-        if self._proxy_mode:  # zoomed far out: the plain box is enough
-            painter.restore()
-            return
-        box = self.check_rect()
-        painter.setPen(QtGui.QPen(QtGui.QColor(201, 209, 217), 1.0))
-        painter.setBrush(QtGui.QColor(13, 17, 23, 160))
-        painter.drawRoundedRect(box, 2.0, 2.0)
-        if self.checked:
-            tick = QtGui.QPainterPath()
-            tick.moveTo(box.left() + 2.5, box.center().y())
-            tick.lineTo(box.left() + 5.0, box.bottom() - 2.5)
-            tick.lineTo(box.right() - 2.0, box.top() + 2.5)
-            painter.setPen(QtGui.QPen(QtGui.QColor(92, 184, 92), 2.0))
-            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-            painter.drawPath(tick)
-        font = painter.font()
-        font.setPointSizeF(7.5)
-        painter.setFont(font)
-        painter.setPen(QtGui.QColor(201, 209, 217))
-        painter.drawText(
-            QtCore.QRectF(box.right() + 4, box.top() - 2, 60, box.height() + 4),
-            int(QtCore.Qt.AlignmentFlag.AlignVCenter | QtCore.Qt.AlignmentFlag.AlignLeft),
-            "enabled",
-        )
-        line = self.status_rect()
-        if self.status_text:
-            color = QtGui.QColor(STATE_COLORS.get(self.status_state or "", "#8b949e"))
-            painter.setPen(QtCore.Qt.PenStyle.NoPen)
-            painter.setBrush(color)
-            painter.drawEllipse(QtCore.QPointF(line.left() + 4, line.center().y()), 3.5, 3.5)
-            painter.setPen(QtGui.QColor(201, 209, 217))
-            text_rect = line.adjusted(12, 0, 0, 0)
-            text = painter.fontMetrics().elidedText(
-                self.status_text, QtCore.Qt.TextElideMode.ElideRight, int(text_rect.width())
+    def out_port(self) -> QtCore.QPointF:
+        """The ``children`` port's centre, in item coordinates."""
+        return QtCore.QPointF(NODE_W, TITLE_H + PORT_H / 2)
+
+    def in_port_scene(self) -> QtCore.QPointF:
+        return self.pos() + self.in_port()
+
+    def out_port_scene(self) -> QtCore.QPointF:
+        return self.pos() + self.out_port()
+
+    def port_at(self, pos: QtCore.QPointF) -> str | None:
+        """``"in"`` or ``"out"`` when ``pos`` (item coordinates) is on or next to a port."""
+        for name, centre in (("in", self.in_port()), ("out", self.out_port())):
+            if math.hypot(pos.x() - centre.x(), pos.y() - centre.y()) <= PORT_R + 6:
+                return name
+        return None
+
+    # -- state -----------------------------------------------------------------------------
+
+    def set_title(self, title: str) -> None:
+        if title != self.title:
+            self.title = title
+            fonts = _Fonts.get()
+            self._title_shown = fonts.title_metrics.elidedText(
+                title, QtCore.Qt.TextElideMode.ElideRight, self.title_rect().width()
             )
-            painter.drawText(
-                text_rect,
-                int(QtCore.Qt.AlignmentFlag.AlignVCenter | QtCore.Qt.AlignmentFlag.AlignLeft),
-                text,
-            )
-        if self.thumbnail is not None:
-            x = (self._width - self.thumbnail.width()) / 2
-            painter.drawPixmap(QtCore.QPointF(x, line.bottom() + 2), self.thumbnail)
-        painter.restore()
+            self.update()
 
-    # -- state ------------------------------------------------------------------------------
+    def set_type(self, type_id: str, lane: str) -> None:
+        if type_id != self.type_id:
+            self.type_id = type_id
+            self.color = _lane_color(lane)
+            self.update()
 
     def set_checked(self, checked: bool) -> None:
         if self.checked != checked:
             self.checked = checked
             self.update()
 
+    def set_dimmed(self, dimmed: bool) -> None:
+        if self.dimmed != dimmed:
+            self.dimmed = dimmed
+            self.update()
+            for wire in self.wires_out:
+                wire.update()
+
     def set_status(self, state: str | None, text: str, image: Path | None) -> None:
         """Show a state, a line of text and (when given) an image file's thumbnail."""
         if (state, text, image) == self._shown:
             return  # unchanged: no repaint (a big tree reconciles every node on each edit)
         self._shown = (state, text, image)
-        had_thumb = self.thumbnail is not None
         if image is not None and image.is_file():
             pixmap = QtGui.QPixmap(str(image))
             if not pixmap.isNull():
@@ -251,79 +237,368 @@ class GenarunNodeItem(NodeItem):  # type: ignore[misc]
         elif image is None:
             self.thumbnail = None
         self.status_state, self.status_text = state, text
-        if had_thumb != (self.thumbnail is not None):
-            self.draw_node()  # the node grows or shrinks
+        height = TITLE_H + PORT_H + STATUS_H
+        if self.thumbnail is not None:
+            height += self.thumbnail.height() + 6
+        if height != self._height:
+            self.prepareGeometryChange()  # the node grows or shrinks
+            self._height = height
+        self.update()
+
+    # -- painting --------------------------------------------------------------------------
+
+    def paint(
+        self,
+        painter: QtGui.QPainter,
+        option: QtWidgets.QStyleOptionGraphicsItem,
+        widget: QtWidgets.QWidget | None = None,
+    ) -> None:
+        body = self.body_rect()
+        if self.dimmed:
+            painter.setOpacity(0.4)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < PROXY_LOD:  # zoomed far out: a plain box in the node's colour
+            painter.fillRect(body, self.color)
+            self._paint_outline(painter, body, 6.0 / max(lod, 0.05))
+            return
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        painter.setPen(QtCore.Qt.PenStyle.NoPen)
+        painter.setBrush(BODY)
+        painter.drawRoundedRect(body, 5.0, 5.0)
+        title_bar = QtGui.QPainterPath()
+        title_bar.setFillRule(QtCore.Qt.FillRule.WindingFill)
+        title_bar.addRoundedRect(QtCore.QRectF(0, 0, NODE_W, TITLE_H), 5.0, 5.0)
+        title_bar.addRect(QtCore.QRectF(0, TITLE_H - 6, NODE_W, 6))
+        painter.setBrush(self.color)
+        painter.drawPath(title_bar)
+        fonts = _Fonts.get()
+        painter.setFont(fonts.title)
+        painter.setPen(TEXT)
+        painter.drawText(self.title_rect(), _LEFT, self._title_shown)
+        self._paint_check(painter)
+        self._paint_ports(painter, fonts)
+        self._paint_status_line(painter, fonts)
+        if self.thumbnail is not None:
+            x = (NODE_W - self.thumbnail.width()) / 2
+            painter.drawPixmap(QtCore.QPointF(x, TITLE_H + PORT_H + STATUS_H), self.thumbnail)
+        self._paint_outline(painter, body, 2.5)
+
+    def _paint_check(self, painter: QtGui.QPainter) -> None:
+        box = self.check_rect()
+        painter.setPen(QtGui.QPen(TEXT, 1.0))
+        painter.setBrush(QtGui.QColor(13, 17, 23, 170))
+        painter.drawRoundedRect(box, 2.0, 2.0)
+        if self.checked:
+            tick = QtGui.QPainterPath()
+            tick.moveTo(box.left() + 2.5, box.center().y())
+            tick.lineTo(box.left() + 5.0, box.bottom() - 2.5)
+            tick.lineTo(box.right() - 2.0, box.top() + 2.5)
+            painter.setPen(QtGui.QPen(QtGui.QColor(92, 184, 92), 2.0))
+            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            painter.drawPath(tick)
+
+    def _paint_ports(self, painter: QtGui.QPainter, fonts: type[_Fonts]) -> None:
+        row = QtCore.QRectF(0, TITLE_H, NODE_W, PORT_H)
+        painter.setFont(fonts.small)
+        painter.setPen(DIM_TEXT)
+        painter.drawText(row.adjusted(12, 0, 0, 0), _LEFT, "parent")
+        painter.drawText(row.adjusted(0, 0, -12, 0), _RIGHT, "children")
+        painter.drawText(row.adjusted(60, 0, -60, 0), _CENTER, self.type_id)
+        painter.setPen(QtGui.QPen(BODY, 1.5))
+        for centre, connected in (
+            (self.in_port(), self.wire_in is not None),
+            (self.out_port(), bool(self.wires_out)),
+        ):
+            painter.setBrush(WIRE if connected else QtGui.QColor(72, 79, 88))
+            painter.drawEllipse(centre, PORT_R, PORT_R)
+
+    def _paint_status_line(self, painter: QtGui.QPainter, fonts: type[_Fonts]) -> None:
+        if not self.status_text:
+            return
+        line = QtCore.QRectF(8.0, TITLE_H + PORT_H - 1, NODE_W - 16.0, STATUS_H)
+        painter.setPen(QtCore.Qt.PenStyle.NoPen)
+        painter.setBrush(QtGui.QColor(STATE_COLORS.get(self.status_state or "", "#8b949e")))
+        painter.drawEllipse(QtCore.QPointF(line.left() + 4, line.center().y()), 3.5, 3.5)
+        painter.setFont(fonts.small)
+        painter.setPen(TEXT)
+        text_rect = line.adjusted(12, 0, 0, 0)
+        text = fonts.small_metrics.elidedText(
+            self.status_text, QtCore.Qt.TextElideMode.ElideRight, text_rect.width()
+        )
+        painter.drawText(text_rect, _LEFT, text)
+
+    def _paint_outline(self, painter: QtGui.QPainter, body: QtCore.QRectF, width: float) -> None:
+        if self.isSelected():
+            color: QtGui.QColor | None = SELECTED
+        elif self.status_state in OUTLINED_STATES:  # seen even zoomed far out
+            color = QtGui.QColor(STATE_COLORS[self.status_state or ""])
         else:
-            self.update()
+            color = None
+        if color is not None:
+            painter.setPen(QtGui.QPen(color, width))
+            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(body, 5.0, 5.0)
+
+    # -- interaction -----------------------------------------------------------------------
+
+    def itemChange(self, change: QtWidgets.QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QtWidgets.QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            if self.wire_in is not None:
+                self.wire_in.update_path()
+            for wire in self.wires_out:
+                wire.update_path()
+        return super().itemChange(change, value)
 
     def mousePressEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
-        if (
+        if event.button() == QtCore.Qt.MouseButton.LeftButton:
+            if self.check_rect().adjusted(-4, -4, 4, 4).contains(event.pos()):
+                self.canvas._toggle(self.node_id)
+                event.accept()
+                return
+            port = self.port_at(event.pos())
+            if port is not None:
+                self.canvas._start_wire(self, port, event.scenePos())
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        if self.canvas._dragging is not None:
+            self.canvas._drag_wire(event.scenePos())
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        if self.canvas._dragging is not None:
+            self.canvas._end_wire(event.scenePos())
+            return
+        super().mouseReleaseEvent(event)
+        self.canvas._commit_moves()
+
+    def mouseDoubleClickEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
+        if self.title_rect().contains(event.pos()):
+            self.canvas.edit_title(self.node_id)
+        else:
+            self.canvas.nodeActivated.emit(self.node_id)
+        event.accept()
+
+
+class WireItem(QtWidgets.QGraphicsPathItem):
+    """A parent → child wire: a curve from the parent's ``children`` port to the child's
+    ``parent`` port. Select it and press Delete to disconnect the child."""
+
+    def __init__(self, parent_node: NodeItem, child_node: NodeItem) -> None:
+        super().__init__()
+        self.parent_node = parent_node
+        self.child_node = child_node
+        self.setZValue(-1.0)
+        self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.update_path()
+
+    def update_path(self) -> None:
+        self.setPath(_curve(self.parent_node.out_port_scene(), self.child_node.in_port_scene()))
+
+    def shape(self) -> QtGui.QPainterPath:  # easy to click: 12 px wide
+        stroker = QtGui.QPainterPathStroker()
+        stroker.setWidth(12.0)
+        return stroker.createStroke(self.path())
+
+    def paint(
+        self,
+        painter: QtGui.QPainter,
+        option: QtWidgets.QStyleOptionGraphicsItem,
+        widget: QtWidgets.QWidget | None = None,
+    ) -> None:
+        if self.child_node.dimmed:
+            painter.setOpacity(0.35)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        color = SELECTED if self.isSelected() else WIRE
+        painter.setPen(QtGui.QPen(color, 2.5 if self.isSelected() else 1.8))
+        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
+
+
+def _curve(a: QtCore.QPointF, b: QtCore.QPointF) -> QtGui.QPainterPath:
+    dx = max(abs(b.x() - a.x()) * 0.5, 40.0)
+    path = QtGui.QPainterPath(a)
+    path.cubicTo(a.x() + dx, a.y(), b.x() - dx, b.y(), b.x(), b.y())
+    return path
+
+
+class _TitleEditor(QtWidgets.QGraphicsTextItem):
+    """The title, edited in place: Return or leaving it keeps the text, Escape drops it."""
+
+    def __init__(self, item: NodeItem, on_done: Callable[[str | None], None]) -> None:
+        super().__init__(item.title, item)
+        self._on_done: Callable[[str | None], None] | None = on_done
+        self.setDefaultTextColor(TEXT)
+        self.setFont(_Fonts.get().title)
+        self.setTextWidth(item.title_rect().width())
+        self.setPos(item.title_rect().left() - 4, 1.0)
+        self.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextEditorInteraction)
+        self.setZValue(1.0)
+        cursor = self.textCursor()
+        cursor.select(QtGui.QTextCursor.SelectionType.Document)
+        self.setTextCursor(cursor)
+        self.setFocus()
+
+    def finish(self, keep: bool) -> None:
+        done, self._on_done = self._on_done, None
+        if done is not None:
+            done(self.toPlainText() if keep else None)
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter):
+            self.finish(True)
+        elif event.key() == QtCore.Qt.Key.Key_Escape:
+            self.finish(False)
+        else:
+            super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: QtGui.QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.finish(True)
+
+
+class CanvasView(QtWidgets.QGraphicsView):
+    """Zoom with the wheel, pan with the middle button (or Alt + left), rubber-band select,
+    a grid behind, drops of node types and files, Tab / double-click to add."""
+
+    def __init__(self, canvas: TreeCanvas, scene: QtWidgets.QGraphicsScene) -> None:
+        super().__init__(scene)
+        self.canvas = canvas
+        self.setRenderHints(
+            QtGui.QPainter.RenderHint.Antialiasing
+            | QtGui.QPainter.RenderHint.TextAntialiasing
+            | QtGui.QPainter.RenderHint.SmoothPixmapTransform
+        )
+        self.setViewportUpdateMode(QtWidgets.QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setTransformationAnchor(QtWidgets.QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QtWidgets.QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QtWidgets.QGraphicsView.DragMode.RubberBandDrag)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(True)
+        self._pan_from: QtCore.QPointF | None = None
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        factor = min(max(self.zoom() * factor, MIN_ZOOM), MAX_ZOOM) / self.zoom()
+        self.scale(factor, factor)
+
+    def drawBackground(self, painter: QtGui.QPainter, area: QtCore.QRectF | QtCore.QRect) -> None:
+        rect = QtCore.QRectF(area)
+        painter.fillRect(rect, BACKGROUND)
+        step = 25.0
+        while step * self.zoom() < 12:  # never a grid denser than 12 px on screen
+            step *= 4
+        pen = QtGui.QPen(GRID, 0)  # cosmetic: one pixel at any zoom
+        major = QtGui.QPen(GRID_MAJOR, 0)
+        lines: list[QtCore.QLineF] = []
+        majors: list[QtCore.QLineF] = []
+        left = math.floor(rect.left() / step) * step
+        top = math.floor(rect.top() / step) * step
+        x = left
+        while x < rect.right():
+            line = QtCore.QLineF(x, rect.top(), x, rect.bottom())
+            (majors if round(x / step) % 4 == 0 else lines).append(line)
+            x += step
+        y = top
+        while y < rect.bottom():
+            line = QtCore.QLineF(rect.left(), y, rect.right(), y)
+            (majors if round(y / step) % 4 == 0 else lines).append(line)
+            y += step
+        painter.setPen(pen)
+        painter.drawLines(lines)
+        painter.setPen(major)
+        painter.drawLines(majors)
+
+    def wheelEvent(self, event: QtGui.QWheelEvent) -> None:
+        delta = event.angleDelta().y()
+        if delta:
+            self.zoom_by(1.0015**delta)
+        event.accept()
+
+    def _pans(self, event: QtGui.QMouseEvent) -> bool:
+        return event.button() == QtCore.Qt.MouseButton.MiddleButton or (
             event.button() == QtCore.Qt.MouseButton.LeftButton
-            and self.on_toggle is not None
-            and self.check_rect().adjusted(-3, -3, 60, 3).contains(event.pos())
-        ):
-            self.on_toggle()
+            and bool(event.modifiers() & QtCore.Qt.KeyboardModifier.AltModifier)
+        )
+
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self._pans(event):
+            self._pan_from = event.position()
+            self.viewport().setCursor(QtCore.Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
         super().mousePressEvent(event)
 
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+            h.setValue(h.value() - round(delta.x()))
+            v.setValue(v.value() - round(delta.y()))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
 
-class _Graph(NodeGraph):  # type: ignore[misc]
-    """NodeGraph without its quadratic unique-name search.
+    def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
 
-    NodeGraphQt lists every node's name for each node it creates or renames, to make names
-    unique; our nodes are identified by id, and their shown names need not differ.
-    """
+    def mouseDoubleClickEvent(self, event: QtGui.QMouseEvent) -> None:
+        if self.itemAt(event.position().toPoint()) is None:
+            self.canvas.addRequested.emit(self.mapToScene(event.position().toPoint()))
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
-    def get_unique_name(self, name: str) -> str:
-        return " ".join(name.split())
+    def event(self, event: QtCore.QEvent) -> bool:
+        # Tab adds a node (ComfyUI's habit) instead of moving the keyboard focus on
+        if (
+            event.type() == QtCore.QEvent.Type.KeyPress
+            and isinstance(event, QtGui.QKeyEvent)
+            and event.key() == QtCore.Qt.Key.Key_Tab
+            and not isinstance(self.scene().focusItem(), _TitleEditor)
+        ):
+            self.canvas.addRequested.emit(self.cursor_scene_pos())
+            return True
+        return super().event(event)
 
+    def cursor_scene_pos(self) -> QtCore.QPointF:
+        local = self.mapFromGlobal(QtGui.QCursor.pos())
+        if not self.rect().contains(local):
+            local = self.rect().center()
+        return self.mapToScene(local)
 
-class _GenarunNode(BaseNode):  # type: ignore[misc]
-    """The base of every generated node class: two ports, an enable box, a status line."""
+    # drops: a tree file opens, a node type from the palette is added where it fell
+    def _accepts(self, mime: QtCore.QMimeData) -> bool:
+        return mime.hasUrls() or mime.hasFormat(NODE_MIME)
 
-    def __init__(self) -> None:
-        super().__init__(qgraphics_item=GenarunNodeItem)
-        self.add_input("parent", multi_input=False)
-        self.add_output("children", multi_output=True)
-        self.create_property("enabled", True)
-        self.view.on_toggle = self._toggle
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if self._accepts(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
 
-    def _toggle(self) -> None:
-        self.set_property("enabled", not self.get_property("enabled"), push_undo=False)
+    def dragMoveEvent(self, event: QtGui.QDragMoveEvent) -> None:
+        if self._accepts(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
 
-    def set_property(self, name: str, value: Any, push_undo: bool = True) -> None:
-        super().set_property(name, value, push_undo=push_undo)
-        if name == "enabled":
-            self.view.set_checked(bool(value))
-
-
-def _node_class(node_type: NodeType) -> type[BaseNode]:  # type: ignore[type-arg]
-    """The NodeGraphQt class of a node type: generated, never written per type."""
-    color = LANE_COLORS.get(node_type.lane, (70, 74, 80))
-
-    def __init__(self: _GenarunNode) -> None:
-        _GenarunNode.__init__(self)
-        self.set_color(*color)
-
-    name = "N_" + "".join(c if c.isalnum() else "_" for c in node_type.type_id)
-    return type(
-        name,
-        (_GenarunNode,),
-        {"__identifier__": IDENTIFIER, "NODE_NAME": node_type.title, "__init__": __init__},
-    )
-
-
-def _combined_rect(items: list[QtWidgets.QGraphicsItem]) -> QtCore.QRectF:
-    """The scene rectangle around the given node items (ports included), in linear time.
-
-    NodeGraphQt builds and destroys a ``QGraphicsItemGroup`` for this, which takes seconds
-    for a thousand nodes (fit to view, centre on selection).
-    """
-    rect = QtCore.QRectF()
-    for item in items:
-        rect = rect.united(item.mapRectToScene(item.boundingRect() | item.childrenBoundingRect()))
-    return rect
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        self.canvas.drop(event.mimeData(), self.mapToScene(event.position().toPoint()))
+        event.acceptProposedAction()
 
 
 def tree_layout(document: TreeDocument) -> dict[str, tuple[float, float]]:
@@ -348,6 +623,15 @@ def tree_layout(document: TreeDocument) -> dict[str, tuple[float, float]]:
     return positions
 
 
+class _WireDrag:
+    """A wire being dragged out of a port."""
+
+    def __init__(self, item: NodeItem, port: str, line: QtWidgets.QGraphicsPathItem) -> None:
+        self.item = item
+        self.port = port
+        self.line = line
+
+
 class TreeCanvas(QtCore.QObject):
     """The graph view of a document; ``widget`` is the QWidget to put in a window."""
 
@@ -368,55 +652,40 @@ class TreeCanvas(QtCore.QObject):
         super().__init__(parent)
         self.document = document
         self.registry = registry
-        self.graph = _Graph()
-        self.graph.set_acyclic(True)
-        self.graph.set_background_color(22, 27, 34)
-        self.graph.set_grid_mode(1)
-        self._classes: dict[str, str] = {}
-        for node_type in registry.types():
-            cls = _node_class(node_type)
-            self.graph.register_node(cls)
-            self._classes[node_type.type_id] = f"{IDENTIFIER}.{cls.__name__}"
-        self._items: dict[str, BaseNode] = {}
-        self._ids: dict[str, str] = {}  # NodeGraphQt node id → our node id
+        self.scene = QtWidgets.QGraphicsScene(self)
+        extent = SCENE_EXTENT
+        self.scene.setSceneRect(-extent, -extent, 2 * extent, 2 * extent)
+        self.view = CanvasView(self, self.scene)
+        self._items: dict[str, NodeItem] = {}
         self._syncing = False
+        self._selecting = False
         self._status: dict[str, tuple[str | None, str, Path | None]] = {}
         self._problems: dict[str, tuple[str, str]] = {}
-        viewer = self.graph.viewer()
-        viewer._combined_rect = _combined_rect  # its own is quadratic (an item group)
-        # its tab-search menu (unused: we have our own quick-add) is a parentless top-level
-        # widget that would outlive the view; make it the view's, keeping its window flags
-        search = viewer._search_widget
-        search.setParent(viewer, search.windowFlags())
-        # our document is the only source of wiring, undo and deletion
-        viewer.connection_changed.disconnect()
-        viewer.connection_changed.connect(self._on_wires_changed)
-        viewer.connection_sliced.disconnect()
-        viewer.connection_sliced.connect(self._on_wires_sliced)
-        viewer.moved_nodes.connect(self._on_moved)
-        viewer.data_dropped.disconnect()  # NodeGraphQt would import its own sessions
-        viewer.data_dropped.connect(self._on_dropped)
-        viewer.installEventFilter(self)
-        viewer.viewport().installEventFilter(self)
-        self.graph.node_selection_changed.connect(self._on_selection)
-        self.graph.node_double_clicked.connect(
-            lambda n: self.nodeActivated.emit(self._ids.get(n.id, ""))
-        )
-        self.graph.property_changed.connect(self._on_property)
+        self._dragging: _WireDrag | None = None
+        self._title_editor: _TitleEditor | None = None
+        self.scene.selectionChanged.connect(self._on_selection)
         self._unsubscribe = document.subscribe(self._on_change)
         self.rebuild()
 
     @property
     def widget(self) -> QtWidgets.QWidget:
-        return self.graph.widget  # type: ignore[no-any-return]
+        return self.view
 
     def close(self) -> None:
         """Stop following the document; the window drops this canvas (and its view)."""
         self._unsubscribe()
         self.deleteLater()
 
-    def item(self, node_id: str) -> BaseNode:
+    def item(self, node_id: str) -> NodeItem:
         return self._items[node_id]
+
+    def parent_of(self, node_id: str) -> str | None:
+        """The node the canvas draws a wire into ``node_id`` from."""
+        wire = self._items[node_id].wire_in
+        return wire.parent_node.node_id if wire is not None else None
+
+    def children_of(self, node_id: str) -> list[str]:
+        return sorted(w.child_node.node_id for w in self._items[node_id].wires_out)
 
     # -- drawing the document ---------------------------------------------------------------
 
@@ -424,61 +693,71 @@ class TreeCanvas(QtCore.QObject):
         """Draw the whole document again (on open); positions from ``ui.pos`` or a layout."""
         self._syncing = True
         try:
-            if self._items:
-                self.graph.delete_nodes(list(self._items.values()), push_undo=False)
+            self.scene.clear()
             self._items.clear()
-            self._ids.clear()
             self._reconcile()
         finally:
             self._syncing = False
 
     def _reconcile(self) -> None:
-        """Make the canvas match the document: nodes, names, wires, enabled state.
-
-        Nodes are laid out once (drawing deferred) before any wire is drawn, so each wire is
-        drawn once rather than again for every port that moves under it.
-        """
+        """Make the canvas match the document: nodes, titles, types, wires, enabled state."""
         doc_nodes = {n.id: n for n in self.document.tree.walk()}
-        with _deferred_drawing():
-            self._reconcile_nodes(doc_nodes)
-        parents = self.document.tree.parents()
-        for node_id in doc_nodes:
-            self._wire(node_id, parents.get(node_id))
-
-    def _reconcile_nodes(self, doc_nodes: dict[str, Any]) -> None:
         for gone in [i for i in self._items if i not in doc_nodes]:
-            self.graph.delete_node(self._items.pop(gone), push_undo=False)
-        self._ids = {item.id: nid for nid, item in self._items.items()}
+            self._remove(self._items.pop(gone))
         layout: dict[str, tuple[float, float]] | None = None
-        for node_id, node in doc_nodes.items():
-            if node_id in self._items:
-                continue
-            pos = node.ui.get("pos")
-            if not (isinstance(pos, list) and len(pos) == 2):
-                layout = layout or tree_layout(self.document)
-                pos = list(layout[node_id])
-            type_name = self._classes.get(node.type)
-            if type_name is None:  # a type from a plugin that is not installed
-                type_name = next(iter(self._classes.values()))
-            item = self.graph.create_node(
-                type_name,
-                name=node.title or node.id,
-                selected=False,
-                pos=[float(pos[0]), float(pos[1])],
-                push_undo=False,
-            )
-            self._items[node_id] = item
-            self._ids[item.id] = node_id
         disabled = self._disabled_ids()
         for node_id, node in doc_nodes.items():
-            item = self._items[node_id]
-            label = node.title or node.id
-            if item.name() != label:
-                item.set_name(label)
-            if item.get_property("enabled") != node.enabled:
-                item.set_property("enabled", node.enabled, push_undo=False)
-            item.set_disabled(node_id in disabled)
+            item = self._items.get(node_id)
+            if item is None:
+                pos = node.ui.get("pos")
+                if not (isinstance(pos, list) and len(pos) == 2):
+                    layout = layout or tree_layout(self.document)
+                    pos = list(layout[node_id])
+                item = NodeItem(self, node_id)
+                item.setPos(float(pos[0]), float(pos[1]))
+                self._items[node_id] = item
+                self.scene.addItem(item)
+            item.set_title(node.title or node.id)
+            item.set_type(node.type, self._lane(node.type))
+            item.set_checked(node.enabled)
+            item.set_dimmed(node_id in disabled)
             self._paint_status(node_id)
+        parents = self.document.tree.parents()
+        for node_id, item in self._items.items():
+            self._wire(item, parents.get(node_id))
+
+    def _lane(self, type_id: str) -> str:
+        try:
+            return self.registry.get(type_id).lane
+        except GenarunError:  # a type from a plugin that is not installed
+            return "local"
+
+    def _remove(self, item: NodeItem) -> None:
+        for wire in list(item.wires_out):
+            self._drop_wire(wire)
+        if item.wire_in is not None:
+            self._drop_wire(item.wire_in)
+        self.scene.removeItem(item)
+
+    def _drop_wire(self, wire: WireItem) -> None:
+        wire.parent_node.wires_out.discard(wire)
+        wire.parent_node.update()
+        wire.child_node.wire_in = None
+        wire.child_node.update()
+        self.scene.removeItem(wire)
+
+    def _wire(self, item: NodeItem, parent_id: str | None) -> None:
+        wire = item.wire_in
+        if (wire.parent_node.node_id if wire else None) == parent_id:
+            return
+        if wire is not None:
+            self._drop_wire(wire)
+        parent = self._items.get(parent_id) if parent_id is not None else None
+        if parent is not None:
+            wire = WireItem(parent, item)
+            item.wire_in = wire
+            parent.wires_out.add(wire)
+            self.scene.addItem(wire)
 
     def _disabled_ids(self) -> set[str]:
         off: set[str] = set()
@@ -492,21 +771,6 @@ class TreeCanvas(QtCore.QObject):
                 stack.extend((c, dim) for c in node.children)
         return off
 
-    def _wire(self, node_id: str, parent_id: str | None) -> None:
-        port = self._items[node_id].input(0)
-        connected = port.connected_ports()
-        current = self._ids.get(connected[0].node().id) if connected else None
-        if current == parent_id:
-            return
-        for other in connected:
-            port.disconnect_from(other, push_undo=False)
-        if parent_id is not None and parent_id in self._items:
-            # Port.connect_to lists all of the parent's wires to check for this one, for a
-            # second input and for cycles: quadratic on a wide fan-out. The document has
-            # already refused cycles and second parents, so connect directly (no undo entry,
-            # no signal: our document is the one source of edits).
-            PortConnectedCmd(self._items[parent_id].output(0), port, False).redo()
-
     def _on_change(self, change: Change) -> None:
         if change.kind in ("saved",):
             return
@@ -517,11 +781,13 @@ class TreeCanvas(QtCore.QObject):
             if change.kind == "renamed" and change.node_id in self._status:
                 self._status[change.fields[0]] = self._status.pop(change.node_id)
             if change.kind == "renamed" and change.node_id in self._items:
-                self._items[change.fields[0]] = self._items.pop(change.node_id)
+                item = self._items.pop(change.node_id)
+                item.node_id = change.fields[0]
+                self._items[item.node_id] = item
             if change.kind == "ui" and change.node_id in self._items:
                 pos = self.document.node(change.node_id).ui.get("pos")
                 if isinstance(pos, list) and len(pos) == 2:
-                    self._items[change.node_id].set_pos(float(pos[0]), float(pos[1]))
+                    self._items[change.node_id].setPos(float(pos[0]), float(pos[1]))
                 return
             self._reconcile()
         finally:
@@ -541,103 +807,143 @@ class TreeCanvas(QtCore.QObject):
         finally:
             self._syncing = False
 
-    def _on_wires_changed(self, disconnected: list[Any], connected: list[Any]) -> None:
+    def _toggle(self, node_id: str) -> None:
+        enabled = not self.document.node(node_id).enabled
+        self._edit(lambda: self.document.set_fields(node_id, enabled=enabled))
+
+    def connect_nodes(self, parent_id: str, child_id: str) -> None:
+        """A wire dragged from ``parent_id``'s children port onto ``child_id``: the child
+        must have no other parent (a tree), and the document refuses cycles."""
+
         def apply() -> None:
-            for a, b in connected:
-                child, parent = (a, b) if a.port_type == "in" else (b, a)
-                child_id = self._ids[child.node.id]
-                parent_id = self._ids[parent.node.id]
-                current = self.document.parent_id(child_id)
-                if (
-                    current is not None
-                    and current != parent_id
-                    and not any(
-                        self._ids.get(x.node.id) == child_id for pair in disconnected for x in pair
-                    )
-                ):
-                    raise EditError(
-                        f"{child_id!r} already has a parent ({current!r}): a node "
-                        "has one parent in a tree; disconnect it first"
-                    )
-                self.document.set_parent(child_id, parent_id)
-            moved = {self._ids[(a if a.port_type == "in" else b).node.id] for a, b in connected}
-            for a, b in disconnected:
-                child = a if a.port_type == "in" else b
-                gone_id = self._ids.get(child.node.id)
-                if gone_id and gone_id not in moved and self.document.parent_id(gone_id):
-                    self.document.set_parent(gone_id, None)
+            current = self.document.parent_id(child_id)
+            if current == parent_id:
+                return
+            if current is not None:
+                raise EditError(
+                    f"{child_id!r} already has a parent ({current!r}): a node has one parent "
+                    "in a tree; disconnect it first (drag its parent port away)"
+                )
+            self.document.set_parent(child_id, parent_id)
 
         self._edit(apply)
 
-    def _on_wires_sliced(self, pairs: list[Any]) -> None:
-        self._on_wires_changed(pairs, [])
+    def reparent(self, child_id: str, parent_id: str | None) -> None:
+        """A child's parent port dragged onto another node (or onto nothing: a root)."""
+        if self.document.parent_id(child_id) != parent_id:
+            self._edit(lambda: self.document.set_parent(child_id, parent_id))
 
-    def _on_property(self, item: BaseNode, name: str, value: Any) -> None:
-        node_id = self._ids.get(item.id)
-        if self._syncing or node_id is None:
+    def _start_wire(self, item: NodeItem, port: str, scene_pos: QtCore.QPointF) -> None:
+        line = QtWidgets.QGraphicsPathItem()
+        pen = QtGui.QPen(SELECTED, 2.0, QtCore.Qt.PenStyle.DashLine)
+        line.setPen(pen)
+        line.setZValue(2.0)
+        self.scene.addItem(line)
+        self._dragging = _WireDrag(item, port, line)
+        if port == "in" and item.wire_in is not None:
+            item.wire_in.setVisible(False)  # picked up: it follows the mouse now
+        self._drag_wire(scene_pos)
+
+    def _drag_wire(self, scene_pos: QtCore.QPointF) -> None:
+        drag = self._dragging
+        if drag is None:
             return
-        node = self.document.node(node_id)
-        if name == "enabled" and node.enabled != bool(value):
-            self._edit(lambda: self.document.set_fields(node_id, enabled=bool(value)))
-        elif name == "name" and (node.title or node.id) != value:
-            # the title edited in place (double-click on it): the document's title
-            title = str(value).strip() or None
-            self._edit(lambda: self.document.set_fields(node_id, title=title))
+        if drag.port == "out":
+            path = _curve(drag.item.out_port_scene(), scene_pos)
+        elif drag.item.wire_in is not None:
+            path = _curve(drag.item.wire_in.parent_node.out_port_scene(), scene_pos)
+        else:
+            path = _curve(scene_pos, drag.item.in_port_scene())
+        drag.line.setPath(path)
 
-    def _on_moved(self, moved: dict[Any, Any]) -> None:
+    def _end_wire(self, scene_pos: QtCore.QPointF) -> None:
+        drag, self._dragging = self._dragging, None
+        if drag is None:
+            return
+        self.scene.removeItem(drag.line)
+        if drag.item.wire_in is not None:
+            drag.item.wire_in.setVisible(True)
+        target = self.node_at(scene_pos)
+        if target is drag.item:
+            return
+        if drag.port == "out":
+            if target is not None:
+                self.connect_nodes(drag.item.node_id, target.node_id)
+        else:
+            self.reparent(drag.item.node_id, target.node_id if target is not None else None)
+
+    def node_at(self, scene_pos: QtCore.QPointF) -> NodeItem | None:
+        for found in self.scene.items(scene_pos):
+            if isinstance(found, NodeItem):
+                return found
+        return None
+
+    def _commit_moves(self) -> None:
+        """After a drag: the moved (selected) nodes' positions into the document's ``ui``."""
         self._syncing = True
         try:
-            for view in moved:
-                node_id = self._ids.get(view.id)
-                if node_id is not None:
-                    x, y = view.xy_pos
-                    self.document.set_ui(node_id, pos=[round(x, 1), round(y, 1)])
+            for item in self.scene.selectedItems():
+                if not isinstance(item, NodeItem) or item.node_id not in self._items:
+                    continue
+                x, y = round(item.x(), 1), round(item.y(), 1)
+                if self.document.node(item.node_id).ui.get("pos") != [x, y]:
+                    self.document.set_ui(item.node_id, pos=[x, y])
         finally:
             self._syncing = False
 
-    def _on_selection(self, selected: list[Any], deselected: list[Any]) -> None:
-        self.selectionChanged.emit(self.selected_ids())
+    def edit_title(self, node_id: str) -> _TitleEditor:
+        """Edit a node's title in place (double-click on it); Return keeps it."""
+        if self._title_editor is not None:
+            self._title_editor.finish(True)
+        item = self._items[node_id]
 
-    def _on_dropped(self, mime: QtCore.QMimeData, pos: Any) -> None:
+        def done(text: str | None) -> None:
+            editor, self._title_editor = self._title_editor, None
+            if editor is not None:
+                self.scene.removeItem(editor)  # also detaches it from the node
+                editor.deleteLater()
+            if text is None or item.node_id not in self._items:
+                return
+            title = " ".join(text.split()) or None
+            node = self.document.node(item.node_id)
+            if title != node.title and (title or node.id) != (node.title or node.id):
+                self._edit(lambda: self.document.set_fields(item.node_id, title=title))
+
+        self._title_editor = _TitleEditor(item, done)
+        return self._title_editor
+
+    def _on_selection(self) -> None:
+        if not self._selecting:
+            self.selectionChanged.emit(self.selected_ids())
+
+    def drop(self, mime: QtCore.QMimeData, scene_pos: QtCore.QPointF) -> None:
+        """Something dropped on the canvas: a file (the window opens trees) or a node type."""
         for url in mime.urls():
             if url.isLocalFile():
                 self.fileDropped.emit(url.toLocalFile())
                 return
         if mime.hasFormat(NODE_MIME):
             type_id = bytes(mime.data(NODE_MIME).data()).decode()
-            self.add_node(type_id, QtCore.QPointF(pos.x(), pos.y()))
-
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        viewer = self.graph.viewer()
-        if event.type() == QtCore.QEvent.Type.KeyPress and watched is viewer:
-            key = event.key()  # type: ignore[attr-defined]
-            if key == QtCore.Qt.Key.Key_Tab:
-                self.addRequested.emit(self._cursor_scene_pos())
-                return True
-        if event.type() == QtCore.QEvent.Type.MouseButtonDblClick and watched is viewer.viewport():
-            pos = event.position().toPoint()  # type: ignore[attr-defined]
-            if viewer.itemAt(pos) is None:
-                self.addRequested.emit(viewer.mapToScene(pos))
-                return True
-        return False
-
-    def _cursor_scene_pos(self) -> QtCore.QPointF:
-        viewer = self.graph.viewer()
-        local = viewer.mapFromGlobal(QtGui.QCursor.pos())
-        if not viewer.rect().contains(local):
-            local = viewer.rect().center()
-        return viewer.mapToScene(local)  # type: ignore[no-any-return]
+            self.add_node(type_id, scene_pos)
 
     # -- commands (the main window's actions) -----------------------------------------------
 
     def selected_ids(self) -> list[str]:
-        return [self._ids[n.id] for n in self.graph.selected_nodes() if n.id in self._ids]
+        return [
+            item.node_id
+            for item in self.scene.selectedItems()
+            if isinstance(item, NodeItem) and item.node_id in self._items
+        ]
 
     def select(self, node_ids: list[str]) -> None:
-        self.graph.clear_selection()
-        for node_id in node_ids:
-            if node_id in self._items:
-                self._items[node_id].set_selected(True)
+        self._selecting = True
+        try:
+            self.scene.clearSelection()
+            for node_id in node_ids:
+                if node_id in self._items:
+                    self._items[node_id].setSelected(True)
+        finally:
+            self._selecting = False
         self.selectionChanged.emit(self.selected_ids())
 
     def add_node(self, type_id: str, scene_pos: QtCore.QPointF | None = None) -> str | None:
@@ -646,8 +952,9 @@ class TreeCanvas(QtCore.QObject):
         parent = selected[0] if len(selected) == 1 else None
         ui = {"pos": [round(scene_pos.x(), 1), round(scene_pos.y(), 1)]} if scene_pos else None
         if ui is None and parent is not None:
-            px, py = self._items[parent].pos()
-            ui = {"pos": [px + X_STEP, py + Y_STEP * len(self.document.node(parent).children)]}
+            at = self._items[parent].pos()
+            below = Y_STEP * len(self.document.node(parent).children)
+            ui = {"pos": [at.x() + X_STEP, at.y() + below]}
         added: list[str] = []
         self._edit(lambda: added.append(self.document.add_node(type_id, parent, ui=ui).id))
         if added:
@@ -656,15 +963,41 @@ class TreeCanvas(QtCore.QObject):
         return None
 
     def delete_selected(self) -> None:
-        """Delete the selected nodes; their children stay, as new roots (one undo step)."""
+        """Delete the selected nodes (their children stay, as new roots), or else the
+        selected wires (their children become roots); one undo step."""
         ids = self.selected_ids()
         if ids:
             self._edit(lambda: self.document.delete_nodes(ids))
+            return
+        children = [
+            w.child_node.node_id for w in self.scene.selectedItems() if isinstance(w, WireItem)
+        ]
+        if children:
+
+            def apply() -> None:
+                with self.document.batch(f"disconnect {len(children)} node(s)"):
+                    for child in children:
+                        self.document.set_parent(child, None)
+
+            self._edit(apply)
+
+    def nodes_rect(self) -> QtCore.QRectF:
+        rect = QtCore.QRectF()
+        for item in self._items.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
 
     def fit(self) -> None:
-        if self._items:
-            self.graph.center_on(list(self._items.values()))
-            self.graph.viewer().zoom_to_nodes([n.view for n in self._items.values()])
+        """Zoom and scroll so every node is in view (not closer than 125%)."""
+        if not self._items:
+            return
+        rect = self.nodes_rect().adjusted(-40, -40, 40, 40)
+        self.view.fitInView(rect, QtCore.Qt.AspectRatioMode.KeepAspectRatio)
+        if self.view.zoom() > FIT_MAX_ZOOM:
+            self.view.zoom_by(FIT_MAX_ZOOM / self.view.zoom())
+        elif self.view.zoom() < MIN_ZOOM:
+            self.view.zoom_by(MIN_ZOOM / self.view.zoom())
+        self.view.centerOn(rect.center())
 
     def auto_layout(self) -> None:
         """Lay the tree out left to right and keep the positions (saved with the tree)."""
@@ -701,10 +1034,12 @@ class TreeCanvas(QtCore.QObject):
 
     def _paint_status(self, node_id: str) -> None:
         state, text, image = self._status.get(node_id, (None, "", None))
-        view = self._items[node_id].view
+        item = self._items[node_id]
         if state is None and node_id in self._problems:
             severity, message = self._problems[node_id]
-            view.set_status("failed" if severity == "error" else "waiting", f"⚠ {message}", None)
-            view.setToolTip(message)
+            item.set_status("failed" if severity == "error" else "waiting", f"⚠ {message}", None)
+            item.setToolTip(message)
             return
-        view.set_status(state, text or node_id, image)
+        if item.toolTip():
+            item.setToolTip("")
+        item.set_status(state, text or node_id, image)

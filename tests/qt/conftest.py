@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QT_API", "pyside6")  # NodeGraphQt's Qt.py shim
+os.environ.setdefault("QT_API", "pyside6")  # the binding qasync picks
 
 import asyncio
 from collections.abc import Iterator

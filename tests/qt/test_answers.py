@@ -41,7 +41,7 @@ def test_the_live_run_waits_and_is_answered_in_the_panel(
     assert run is not None
     until(loop, lambda: run.status == "waiting", "the run to wait")
     until(loop, lambda: window.answers.pending(), "the panel to list the question")
-    view = window.canvas.item("choice").view  # type: ignore[union-attr]
+    view = window.canvas.item("choice")  # type: ignore[union-attr]
     # the canvas repaints states 10 times a second: wait for it, not for a fixed time
     until(loop, lambda: view.status_state == "waiting", "the waiting badge on the node")
     assert (view.status_state, view.status_text) == ("waiting", "waiting")

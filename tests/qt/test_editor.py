@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from genarun_studio.core.formats import load_tree
 from genarun_studio.qt.main_window import MainWindow
@@ -32,8 +32,9 @@ def test_open_an_example_shows_every_node_wired(window: MainWindow) -> None:
     ids = ["site", "topics", "article", "hero"]
     for node_id in ids:
         assert canvas.item(node_id) is not None
-    parent = canvas.item("article").input(0).connected_ports()[0].node()
-    assert parent is canvas.item("topics")
+    assert canvas.parent_of("article") == "topics"
+    assert canvas.children_of("site") == ["topics"]
+    assert canvas.item("article").wire_in is not None
     assert "Pet lizard care blog" in window.windowTitle()
 
 
@@ -55,7 +56,7 @@ def test_run_on_mock_reaches_done_and_shows_counts(
     assert len(window.run_detail.timeline_bars()) == len(run.instances)
     QtWidgets.QApplication.processEvents()
     window._on_nodes_changed({"site", "topics", "article", "hero"})
-    view = window.canvas.item("hero").view  # type: ignore[union-attr]
+    view = window.canvas.item("hero")  # type: ignore[union-attr]
     n = sum(1 for i in run.instances.values() if i.node_id == "hero")
     assert (view.status_state, view.status_text) == ("done", f"done {n}/{n}")
     assert view.thumbnail is not None
@@ -64,8 +65,8 @@ def test_run_on_mock_reaches_done_and_shows_counts(
 
 def click_enable_box(qtbot: Any, canvas: Any, node_id: str) -> None:
     """A real mouse click on the enable box painted on a node."""
-    view = canvas.item(node_id).view
-    viewer = canvas.graph.viewer()
+    view = canvas.item(node_id)
+    viewer = canvas.view
     viewer.centerOn(view)
     QtWidgets.QApplication.processEvents()
     scene_point = view.mapToScene(view.check_rect().center())
@@ -80,11 +81,12 @@ def test_unticking_enabled_on_the_canvas_skips_the_subtree(
     window.open_path(LIZARD)
     canvas = window.canvas
     assert canvas is not None
-    assert canvas.item("topics").view.checked is True
+    assert canvas.item("topics").checked is True
     click_enable_box(qtbot, canvas, "topics")
-    assert canvas.item("topics").view.checked is False
+    assert canvas.item("topics").checked is False
     assert window.document.node("topics").enabled is False
-    assert canvas.item("hero").disabled()
+    assert canvas.item("hero").dimmed
+    assert not canvas.item("site").dimmed
     window._start(window._options(), inputs={})
     run_until_finished(window, loop)
     run = window.runner.run
@@ -97,9 +99,8 @@ def test_unticking_enabled_on_the_canvas_skips_the_subtree(
     }
     window.undo()
     assert window.document.node("topics").enabled is True
-    assert canvas.item("topics").get_property("enabled") is True
-    assert canvas.item("topics").view.checked is True
-    assert not canvas.item("hero").disabled()
+    assert canvas.item("topics").checked is True
+    assert not canvas.item("hero").dimmed
 
 
 def test_pause_and_stop_mid_run(window: MainWindow, loop: asyncio.AbstractEventLoop) -> None:
@@ -171,15 +172,18 @@ def test_editing_adding_and_connecting_through_the_document(window: MainWindow) 
     new_id = canvas.add_node("image")
     assert new_id is not None
     assert window.document.parent_id(new_id) == "article"
-    assert canvas.item(new_id).input(0).connected_ports()[0].node() is canvas.item("article")
+    assert canvas.parent_of(new_id) == "article"
     window.undo()
     assert new_id not in {n.id for n in window.document.tree.walk()}
     # a second parent is refused with a clear message
-    site_out = canvas.item("site").output(0).view
-    article_in = canvas.item("article").input(0).view
-    canvas._on_wires_changed([], [(article_in, site_out)])
+    canvas.connect_nodes("site", "article")
     assert window.document.parent_id("article") == "topics"
+    assert canvas.parent_of("article") == "topics"
     assert "one parent" in window.last_warning
+    # so is a cycle
+    canvas.reparent("site", "hero")
+    assert window.document.parent_id("site") is None
+    assert canvas.parent_of("site") is None
 
 
 def test_delete_keeps_children_and_copy_paste(window: MainWindow) -> None:
@@ -237,10 +241,10 @@ def test_running_a_tree_with_errors_is_refused(window: MainWindow) -> None:
     window.open_path(LIZARD)
     window.document.set_config("hero", {"prompt": "a ${nowhere} picture"})
     assert (
-        "unknown variable 'nowhere'" in window.canvas.item("hero").view.status_text  # type: ignore[union-attr]
+        "unknown variable 'nowhere'" in window.canvas.item("hero").status_text  # type: ignore[union-attr]
     )
     window.document.set_config("article", {"prompt": "broken ${"})
-    assert window.canvas.item("article").view.status_text.startswith("⚠")  # type: ignore[union-attr]
+    assert window.canvas.item("article").status_text.startswith("⚠")  # type: ignore[union-attr]
     window._start(window._options(), inputs={})
     assert window.runner.run is None
     assert "errors" in window.last_warning
@@ -309,7 +313,7 @@ def test_dropping_a_tree_file_on_the_canvas_opens_it(window: MainWindow) -> None
     window.open_path(LIZARD)
     mime = QtCore.QMimeData()
     mime.setUrls([QtCore.QUrl.fromLocalFile(str(EXAMPLES / "city-guide.genarun.json"))])
-    window.canvas.graph.viewer().data_dropped.emit(mime, QtCore.QPoint(10, 10))  # type: ignore[union-attr]
+    window.canvas.drop(mime, QtCore.QPointF(10, 10))  # type: ignore[union-attr]
     assert window.document.tree.id == "city-guide"
 
 
@@ -369,14 +373,29 @@ def test_editing_a_title_on_the_canvas_renames_the_node_in_the_document(
     window.open_path(LIZARD)
     canvas = window.canvas
     assert canvas is not None
-    title = canvas.item("article").view.text_item
-    title.set_editable(True)
-    title.setPlainText("Long read")
-    title.set_node_name(title.toPlainText())  # what Return in the title's editor does
+    editor = canvas.edit_title("article")
+    assert editor.toPlainText() == "Article"
+    editor.setPlainText("Long read")
+    editor.keyPressEvent(
+        QtGui.QKeyEvent(
+            QtCore.QEvent.Type.KeyPress, QtCore.Qt.Key.Key_Return, QtCore.Qt.KeyboardModifier(0)
+        )
+    )
     assert window.document.node("article").title == "Long read"
+    assert canvas.item("article").title == "Long read"
+    assert editor.scene() is None  # the editor is gone
     window.undo()
     assert window.document.node("article").title == "Article"
-    assert canvas.item("article").name() == "Article"
+    assert canvas.item("article").title == "Article"
+    # Escape keeps the title as it was
+    editor = canvas.edit_title("article")
+    editor.setPlainText("Never mind")
+    editor.keyPressEvent(
+        QtGui.QKeyEvent(
+            QtCore.QEvent.Type.KeyPress, QtCore.Qt.Key.Key_Escape, QtCore.Qt.KeyboardModifier(0)
+        )
+    )
+    assert window.document.node("article").title == "Article"
 
 
 def test_a_wide_tree_opens_with_every_node_and_wire(window: MainWindow, tmp_path: Path) -> None:
@@ -392,17 +411,16 @@ def test_a_wide_tree_opens_with_every_node_and_wire(window: MainWindow, tmp_path
     assert window.open_path(path)
     canvas = window.canvas
     assert canvas is not None
-    assert len(canvas.item("root").output(0).connected_ports()) == 300
-    assert canvas.item("c299").input(0).connected_ports()[0].node() is canvas.item("root")
+    assert len(canvas.children_of("root")) == 300
+    assert canvas.parent_of("c299") == "root"
     canvas.fit()
-    viewer = canvas.graph.viewer()
+    viewer = canvas.view
     shown = viewer.mapToScene(viewer.viewport().rect()).boundingRect()
-    assert shown.contains(canvas.item("c0").view.sceneBoundingRect().center())
-    assert shown.contains(canvas.item("c299").view.sceneBoundingRect().center())
+    assert shown.contains(canvas.item("c0").sceneBoundingRect().center())
+    assert shown.contains(canvas.item("c299").sceneBoundingRect().center())
 
 
 def test_a_failed_or_waiting_node_is_outlined_in_its_state_colour(window: MainWindow) -> None:
-    from PySide6 import QtGui
 
     from genarun_studio.qt.canvas import STATE_COLORS
 
@@ -411,8 +429,8 @@ def test_a_failed_or_waiting_node_is_outlined_in_its_state_colour(window: MainWi
     assert canvas is not None
 
     def top_edge(node_id: str) -> QtGui.QColor:
-        view = canvas.item(node_id).view
-        rect = view.sceneBoundingRect()
+        view = canvas.item(node_id)
+        rect = view.mapRectToScene(view.body_rect())
         image = QtGui.QImage(
             int(rect.width()), int(rect.height()), QtGui.QImage.Format.Format_ARGB32
         )
@@ -420,7 +438,7 @@ def test_a_failed_or_waiting_node_is_outlined_in_its_state_colour(window: MainWi
         painter = QtGui.QPainter(image)
         view.scene().render(painter, QtCore.QRectF(image.rect()), rect)
         painter.end()
-        return image.pixelColor(image.width() // 3, 1)
+        return image.pixelColor(image.width() // 3, 0)
 
     plain = top_edge("topics")
     canvas.show_status("topics", "failed", "failed", None)
