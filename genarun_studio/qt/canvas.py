@@ -601,18 +601,34 @@ class CanvasView(QtWidgets.QGraphicsView):
         event.acceptProposedAction()
 
 
+WRAP_AT = 12
+"""A node with more leaf children than this gets them in a grid of columns, not one column."""
+
+
 def tree_layout(document: TreeDocument) -> dict[str, tuple[float, float]]:
-    """Left-to-right tree layout: depth gives x, leaves take rows, parents sit centred."""
+    """Left-to-right tree layout: depth gives x, leaves take rows, parents sit centred.
+
+    A wide fan-out of leaves (a generated dataset: hundreds of pages under one node) is laid
+    out in a roughly square grid of columns, so that fit to view still shows readable nodes.
+    """
     positions: dict[str, tuple[float, float]] = {}
     row = 0.0
 
     def place(node: Any, depth: int) -> float:
         nonlocal row
-        if not node.children:
+        children = node.children
+        if not children:
             y = row * Y_STEP
             row += 1
+        elif len(children) > WRAP_AT and not any(c.children for c in children):
+            rows = max(WRAP_AT, math.ceil(math.sqrt(len(children) * X_STEP / Y_STEP)))
+            for i, child in enumerate(children):
+                column, line = divmod(i, rows)
+                positions[child.id] = ((depth + 1 + column) * X_STEP, (row + line) * Y_STEP)
+            y = (row + (min(rows, len(children)) - 1) / 2) * Y_STEP
+            row += min(rows, len(children))
         else:
-            ys = [place(child, depth + 1) for child in node.children]
+            ys = [place(child, depth + 1) for child in children]
             y = (ys[0] + ys[-1]) / 2
         positions[node.id] = (depth * X_STEP, y)
         return y
