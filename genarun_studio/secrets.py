@@ -42,6 +42,7 @@ SERVICE = "genarun"
 _INDEX = "__names__"
 _MAX_NAME = 32
 _NAME = re.compile(rf"[a-z][a-z0-9_.-]{{0,{_MAX_NAME - 1}}}")
+_ENV_KEY = re.compile(r"([A-Z][A-Z0-9_]*)_API_KEY")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MASK_MIN = 20
 """Shorter values are masked completely: showing 7 characters of them would give too much."""
@@ -198,9 +199,16 @@ def mask(value: str) -> str:
 
 
 def list_keys(extra_names: tuple[str, ...] = ("openai",)) -> list[KeyInfo]:
-    """Stored keys, plus ``extra_names`` found in the environment; values masked."""
+    """Stored keys, plus ``extra_names`` and every ``NAME_API_KEY`` variable found in the
+    environment; values masked."""
+    names = {*_names(), *(check_name(n) for n in extra_names)}
+    covered = {env_var(n) for n in names}
+    for var in os.environ:
+        found = _ENV_KEY.fullmatch(var)
+        if found and var not in covered and _NAME.fullmatch(found[1].lower()):
+            names.add(found[1].lower())  # MY_PROVIDER_API_KEY → my_provider
     result: list[KeyInfo] = []
-    for name in sorted({*_names(), *(check_name(n) for n in extra_names)}):
+    for name in sorted(names):
         stored = _stored(name)
         if stored:
             result.append(KeyInfo(name, "keychain", mask(stored), env_var(name)))

@@ -12,8 +12,11 @@ from tests.keyring_memory import MemoryKeyring, NoKeyring, installed
 @pytest.fixture
 def key_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real key from the machine's environment may leak into (or out of) a test."""
-    for var in ("OPENAI_API_KEY", "MY_PROVIDER_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
+    import os
+
+    for var in list(os.environ):
+        if var.endswith("_API_KEY"):  # list_keys shows every such variable
+            monkeypatch.delenv(var)
 
 
 @pytest.fixture

@@ -113,6 +113,21 @@ def test_the_environment_is_used_when_nothing_is_stored(
     ]
 
 
+def test_every_api_key_variable_of_the_environment_is_listed(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile's key given only in the environment is listed too, not just openai's."""
+    monkeypatch.setenv("MY_PROVIDER_API_KEY", OTHER_KEY)
+    monkeypatch.setenv("NOT_A_KEY", "x")
+    assert secrets.list_keys() == [
+        secrets.KeyInfo("my_provider", "environment", "mp-…stuv", "MY_PROVIDER_API_KEY"),
+    ]
+    assert secrets.get_key("my_provider") == OTHER_KEY
+    # a stored name that reads the same variable is listed once, under its own name
+    secrets.set_key("my-provider", OPENAI_KEY)
+    assert [(i.name, i.source) for i in secrets.list_keys()] == [("my-provider", "keychain")]
+
+
 def test_an_empty_environment_variable_counts_as_no_key(
     memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
