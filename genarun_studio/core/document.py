@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,9 @@ class Change:
     kind: str
     node_id: str | None = None
     fields: tuple[str, ...] = ()
+    more: bool = False
+    """More changes of the same edit follow (a batch delivers one per step): a subscriber
+    that redraws or checks the whole tree can wait for the last one."""
 
 
 @dataclass
@@ -72,6 +75,10 @@ class TreeDocument:
         self._subscribers: list[Callable[[Change], None]] = []
         self._history = _History()
         self._problems: list[Problem] | None = None
+        self._by_id: dict[str, Node] | None = None
+        self._parent_of: dict[str, str | None] = {}
+        """Node and parent by id, made on demand and dropped on every change of the tree
+        (a lookup walked the whole tree: an edit of many nodes took quadratic time)."""
         self._ui_dirty = False
         self._batch: list[_Step] | None = None
         self._held: list[Change] | None = None
@@ -121,8 +128,11 @@ class TreeDocument:
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
     def _emit(self, change: Change) -> None:
-        if change.kind != "saved":
+        if change.kind not in ("saved", "ui"):  # positions and colours are never a problem
             self._problems = None
+        kept = ("saved", "ui", "added", "removed", "moved")  # those keep it up to date
+        if change.kind not in kept and (change.kind != "edited" or change.node_id is None):
+            self._by_id = None  # a rename, the tree's own fields: made again when needed
         if self._held is not None:
             self._held.append(change)
             return
@@ -141,8 +151,8 @@ class TreeDocument:
             yield
         finally:
             held, self._held = self._held, None
-            for change in held:
-                self._emit(change)
+            for i, change in enumerate(held):
+                self._emit(replace(change, more=i < len(held) - 1))
 
     def problems(self) -> list[Problem]:
         """Errors and warnings of the current tree (cached until the next change)."""
@@ -152,14 +162,47 @@ class TreeDocument:
 
     # -- queries -----------------------------------------------------------------------------
 
+    def _index(self) -> dict[str, Node]:
+        if self._by_id is None:
+            by_id: dict[str, Node] = {}
+            parent_of: dict[str, str | None] = {}
+            stack: list[tuple[Node, str | None]] = [(n, None) for n in self.tree.nodes]
+            while stack:
+                node, parent = stack.pop()
+                by_id[node.id] = node
+                parent_of[node.id] = parent
+                stack.extend((c, node.id) for c in node.children)
+            self._by_id, self._parent_of = by_id, parent_of
+        return self._by_id
+
+    def _indexed(self, node: Node, parent: str | None) -> None:
+        """Keep the index up to date for a subtree put into the tree under ``parent``."""
+        if self._by_id is None:
+            return
+        stack: list[tuple[Node, str | None]] = [(node, parent)]
+        while stack:
+            item, above = stack.pop()
+            self._by_id[item.id] = item
+            self._parent_of[item.id] = above
+            stack.extend((c, item.id) for c in item.children)
+
+    def _unindexed(self, node: Node) -> None:
+        """Keep the index up to date for a subtree taken out of the tree."""
+        if self._by_id is None:
+            return
+        for item in node.walk():
+            self._by_id.pop(item.id, None)
+            self._parent_of.pop(item.id, None)
+
     def node(self, node_id: str) -> Node:
-        try:
-            return self.tree.node(node_id)
-        except KeyError:
-            raise EditError(f"no node {node_id!r} in the tree") from None
+        node = self._index().get(node_id)
+        if node is None or node.id != node_id:
+            raise EditError(f"no node {node_id!r} in the tree")
+        return node
 
     def parent_id(self, node_id: str) -> str | None:
-        return self.tree.parents().get(node_id)
+        self._index()
+        return self._parent_of.get(node_id)
 
     def _siblings(self, parent_id: str | None) -> list[Node]:
         return self.tree.nodes if parent_id is None else self.node(parent_id).children
@@ -316,11 +359,14 @@ class TreeDocument:
         def redo() -> None:
             siblings = self._siblings(parent_id)
             at = len(siblings) if index is None else max(0, min(index, len(siblings)))
-            siblings.insert(at, copy.deepcopy(snapshot))
+            added = copy.deepcopy(snapshot)
+            siblings.insert(at, added)
+            self._indexed(added, parent_id)
             self._emit(Change("added", snapshot.id))
 
         def undo() -> None:
-            self._detach(snapshot.id)
+            gone, _, _ = self._detach(snapshot.id)
+            self._unindexed(gone)
             self._emit(Change("removed", snapshot.id))
 
         self._do(_Step(label or f"insert {snapshot.id}", undo, redo))
@@ -339,11 +385,14 @@ class TreeDocument:
         snapshot = copy.deepcopy(node)
 
         def redo() -> None:
-            self._detach(node_id)
+            gone, _, _ = self._detach(node_id)
+            self._unindexed(gone)
             self._emit(Change("removed", node_id))
 
         def undo() -> None:
-            self._siblings(parent).insert(index, copy.deepcopy(snapshot))
+            back = copy.deepcopy(snapshot)
+            self._siblings(parent).insert(index, back)
+            self._indexed(back, parent)
             self._emit(Change("added", node_id))
 
         self._do(_Step(f"delete {node_id}", undo, redo))
@@ -355,14 +404,14 @@ class TreeDocument:
         This is what deleting on the canvas means: the wires go, the rest stays.
         """
         doomed = set(node_ids)
-        with self.batch(f"delete {len(doomed)} node(s)"):
-            for node_id in node_ids:
-                if node_id not in {n.id for n in self.tree.walk()}:
-                    continue
-                for child in list(self.node(node_id).children):
+        # the deepest first: a doomed node's children are saved before an ancestor goes
+        order = [n for n in reversed(list(self.tree.walk())) if n.id in doomed]
+        with self.batch(f"delete {len(order)} node(s)"):
+            for node in order:
+                for child in list(node.children):
                     if child.id not in doomed:
                         self.set_parent(child.id, None)
-                self.remove_node(node_id)
+                self.remove_node(node.id)
 
     def set_parent(self, node_id: str, parent_id: str | None, index: int | None = None) -> None:
         """Make ``node_id`` a child of ``parent_id`` (a root when None).
@@ -387,6 +436,8 @@ class TreeDocument:
                 moved, _, _ = self._detach(node_id)
                 siblings = self._siblings(to_parent)
                 siblings.insert(len(siblings) if at is None else min(at, len(siblings)), moved)
+                if self._by_id is not None:
+                    self._parent_of[node_id] = to_parent
                 self._emit(Change("moved", node_id))
 
             return run
@@ -472,6 +523,22 @@ class TreeDocument:
         self._do(
             _Step(f"edit {node_id}", apply(before), apply(after), merge_key=("config", node_id))
         )
+
+    def set_ui_many(self, values: dict[str, dict[str, Any]]) -> None:
+        """``set_ui`` for many nodes at once (a layout, a group moved): one walk of the tree,
+        and the changes delivered together (all but the last marked ``more``)."""
+        by_id = {n.id: n for n in self.tree.walk()}
+        missing = sorted(set(values) - set(by_id))
+        if missing:
+            raise EditError(f"no node {missing[0]!r} in the tree")
+        with self._hold():
+            for node_id, fields in values.items():
+                node = by_id[node_id]
+                if all(node.ui.get(k) == v for k, v in fields.items()):
+                    continue
+                node.ui = {**node.ui, **fields}
+                self._ui_dirty = True
+                self._emit(Change("ui", node_id, tuple(fields)))
 
     def set_ui(self, node_id: str, **values: Any) -> None:
         """Editor data (``pos``, ``color``, ``collapsed``): saved, but no undo step each."""

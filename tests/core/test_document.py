@@ -177,3 +177,83 @@ def test_a_merge_barrier_keeps_separate_edits_apart(doc: TreeDocument) -> None:
     doc.set_fields("article", title="two")
     doc.undo()
     assert doc.node("article").title == "one"
+
+
+@pytest.mark.parametrize("order", [["site", "topics"], ["topics", "site"]])
+def test_deleting_a_parent_with_its_child_keeps_the_grandchildren(
+    doc: TreeDocument, order: list[str]
+) -> None:
+    """The canvas passes its selection in any order; it once lost the grandchildren when the
+    parent came first."""
+    doc.delete_nodes(order)
+    assert [n.id for n in doc.tree.nodes] == ["article", "hero"]
+    doc.undo()
+    assert [n.id for n in doc.tree.walk()] == ["site", "topics", "article", "hero"]
+
+
+def test_the_changes_of_one_batch_say_more_follow_but_the_last(doc: TreeDocument) -> None:
+    changes: list[Change] = []
+    doc.subscribe(changes.append)
+    doc.delete_nodes(["article", "hero"])
+    assert len(changes) > 1
+    assert [c.more for c in changes] == [True] * (len(changes) - 1) + [False]
+    changes.clear()
+    doc.undo()
+    assert changes[-1].more is False
+    assert all(c.more for c in changes[:-1])
+    changes.clear()
+    doc.set_fields("site", title="One")
+    assert [c.more for c in changes] == [False]
+
+
+def test_positions_of_many_nodes_in_one_call(doc: TreeDocument) -> None:
+    changes: list[Change] = []
+    doc.subscribe(changes.append)
+    problems = doc.problems()
+    doc.set_ui_many({"site": {"pos": [1, 2]}, "hero": {"pos": [3, 4]}})
+    assert doc.node("site").ui["pos"] == [1, 2]
+    assert doc.node("hero").ui["pos"] == [3, 4]
+    assert [(c.kind, c.node_id, c.more) for c in changes] == [
+        ("ui", "site", True),
+        ("ui", "hero", False),
+    ]
+    assert doc.dirty
+    assert not doc.can_undo  # positions are saved, not undone
+    assert doc.problems() is problems  # a position is never a problem: not checked again
+    with pytest.raises(EditError, match="nowhere"):
+        doc.set_ui_many({"nowhere": {"pos": [0, 0]}})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_lookup_index_always_matches_the_tree(seed: int) -> None:
+    """Random edits, undos and redos: ``node`` and ``parent_id`` (served from an index kept
+    up to date edit by edit) always say what a walk of the tree says."""
+    import random
+
+    rng = random.Random(seed)
+    doc = TreeDocument.open(EXAMPLES / "lizard-blog.genarun.json")
+    for _ in range(150):
+        ids = [n.id for n in doc.tree.walk()]
+        action = rng.choice(["add", "delete", "move", "rename", "paste", "undo", "redo"])
+        try:
+            if action == "add":
+                doc.add_node("template", rng.choice([None, *ids]))
+            elif action == "delete" and ids:
+                doc.delete_nodes(rng.sample(ids, min(len(ids), rng.randint(1, 3))))
+            elif action == "move" and ids:
+                doc.set_parent(rng.choice(ids), rng.choice([None, *ids]))
+            elif action == "rename" and ids:
+                doc.set_fields(rng.choice(ids), id=f"n{rng.randint(0, 10**6)}")
+            elif action == "paste" and ids:
+                doc.insert(doc.node(rng.choice(ids)).model_copy(deep=True), rng.choice(ids))
+            elif action == "undo":
+                doc.undo()
+            elif action == "redo":
+                doc.redo()
+        except EditError:
+            pass  # a cycle, a taken id: refused, and the tree unchanged
+        truth = doc.tree.parents()
+        for node_id, parent in truth.items():
+            assert doc.node(node_id).id == node_id
+            assert doc.parent_id(node_id) == parent
+        assert set(doc._index()) == set(truth)
