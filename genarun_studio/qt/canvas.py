@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -62,6 +62,7 @@ STATE_COLORS = {
     "skipped": "#6e7681",
     "stopped": "#b07cd8",
     "waiting": "#c58af9",
+    "warning": "#d29922",
 }
 OUTLINED_STATES = ("running", "failed", "waiting")
 """States that also draw a coloured outline round the node (where to look, on a big tree)."""
@@ -144,6 +145,7 @@ class NodeItem(QtWidgets.QGraphicsItem):
         self.wire_in: WireItem | None = None
         self.wires_out: set[WireItem] = set()
         self._height = TITLE_H + PORT_H + STATUS_H
+        self._clicked_box = False
         self.setFlags(
             QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -157,11 +159,6 @@ class NodeItem(QtWidgets.QGraphicsItem):
 
     def boundingRect(self) -> QtCore.QRectF:
         return QtCore.QRectF(-PORT_R - 2, -2.0, NODE_W + 2 * PORT_R + 4, self._height + 4)
-
-    def shape(self) -> QtGui.QPainterPath:
-        path = QtGui.QPainterPath()
-        path.addRect(self.boundingRect())
-        return path
 
     def check_rect(self) -> QtCore.QRectF:
         """The enable box, at the right end of the title bar."""
@@ -217,8 +214,8 @@ class NodeItem(QtWidgets.QGraphicsItem):
         if self.dimmed != dimmed:
             self.dimmed = dimmed
             self.update()
-            for wire in self.wires_out:
-                wire.update()
+            if self.wire_in is not None:
+                self.wire_in.update()  # a wire is drawn faded with its child
 
     def set_status(self, state: str | None, text: str, image: Path | None) -> None:
         """Show a state, a line of text and (when given) an image file's thumbnail."""
@@ -226,14 +223,9 @@ class NodeItem(QtWidgets.QGraphicsItem):
             return  # unchanged: no repaint (a big tree reconciles every node on each edit)
         self._shown = (state, text, image)
         if image is not None and image.is_file():
-            pixmap = QtGui.QPixmap(str(image))
-            if not pixmap.isNull():
-                self.thumbnail = pixmap.scaled(
-                    THUMB_W,
-                    THUMB_H,
-                    QtCore.Qt.AspectRatioMode.KeepAspectRatio,
-                    QtCore.Qt.TransformationMode.SmoothTransformation,
-                )
+            thumbnail = _thumbnail(image)
+            if thumbnail is not None:
+                self.thumbnail = thumbnail
         elif image is None:
             self.thumbnail = None
         self.status_state, self.status_text = state, text
@@ -255,7 +247,7 @@ class NodeItem(QtWidgets.QGraphicsItem):
     ) -> None:
         body = self.body_rect()
         if self.dimmed:
-            painter.setOpacity(0.4)
+            painter.setOpacity(painter.opacity() * 0.4)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < PROXY_LOD:  # zoomed far out: a plain box in the node's colour
             painter.fillRect(body, self.color)
@@ -349,34 +341,56 @@ class NodeItem(QtWidgets.QGraphicsItem):
                 wire.update_path()
         return super().itemChange(change, value)
 
+    def _on_box(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> bool:
+        return self.check_rect().adjusted(-4, -4, 4, 4).contains(event.pos())
+
     def mousePressEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
         if event.button() == QtCore.Qt.MouseButton.LeftButton:
-            if self.check_rect().adjusted(-4, -4, 4, 4).contains(event.pos()):
+            if self._on_box(event):  # a click on the box toggles; the selection stays
+                self._clicked_box = True
                 self.canvas._toggle(self.node_id)
                 event.accept()
                 return
             port = self.port_at(event.pos())
-            if port is not None:
-                self.canvas._start_wire(self, port, event.scenePos())
+            if port is not None:  # a wire once the mouse moves (a click changes nothing)
+                self.canvas._press_port(self, port, event.scenePos())
                 event.accept()
                 return
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
-        if self.canvas._dragging is not None:
+        if self.canvas._port_pressed(self):
             self.canvas._drag_wire(event.scenePos())
+            return
+        if self._clicked_box:
             return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
-        if self.canvas._dragging is not None:
+        if self.canvas._port_pressed(self):
             self.canvas._end_wire(event.scenePos())
+            return
+        if self._clicked_box:
+            self._clicked_box = False
             return
         super().mouseReleaseEvent(event)
         self.canvas._commit_moves()
 
+    def sceneEvent(self, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Type.UngrabMouse:  # a popup, a window switch...
+            self._clicked_box = False
+            if self.canvas._port_pressed(self):
+                self.canvas._cancel_wire()
+        return super().sceneEvent(event)
+
     def mouseDoubleClickEvent(self, event: QtWidgets.QGraphicsSceneMouseEvent) -> None:
-        if self.title_rect().contains(event.pos()):
+        if event.button() != QtCore.Qt.MouseButton.LeftButton:
+            event.ignore()
+            return
+        if self._on_box(event):  # the second click of a quick double toggle
+            self._clicked_box = True
+            self.canvas._toggle(self.node_id)
+        elif self.title_rect().contains(event.pos()):
             self.canvas.edit_title(self.node_id)
         else:
             self.canvas.nodeActivated.emit(self.node_id)
@@ -393,15 +407,19 @@ class WireItem(QtWidgets.QGraphicsPathItem):
         self.child_node = child_node
         self.setZValue(-1.0)
         self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self._shape: QtGui.QPainterPath | None = None
         self.update_path()
 
     def update_path(self) -> None:
+        self._shape = None
         self.setPath(_curve(self.parent_node.out_port_scene(), self.child_node.in_port_scene()))
 
-    def shape(self) -> QtGui.QPainterPath:  # easy to click: 12 px wide
-        stroker = QtGui.QPainterPathStroker()
-        stroker.setWidth(12.0)
-        return stroker.createStroke(self.path())
+    def shape(self) -> QtGui.QPainterPath:  # easy to click: 12 px wide; made once per path
+        if self._shape is None:
+            stroker = QtGui.QPainterPathStroker()
+            stroker.setWidth(12.0)
+            self._shape = stroker.createStroke(self.path())
+        return self._shape
 
     def paint(
         self,
@@ -410,12 +428,26 @@ class WireItem(QtWidgets.QGraphicsPathItem):
         widget: QtWidgets.QWidget | None = None,
     ) -> None:
         if self.child_node.dimmed:
-            painter.setOpacity(0.35)
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+            painter.setOpacity(painter.opacity() * 0.35)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, lod >= PROXY_LOD)
         color = SELECTED if self.isSelected() else WIRE
         painter.setPen(QtGui.QPen(color, 2.5 if self.isSelected() else 1.8))
         painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())
+
+
+def _thumbnail(image: Path) -> QtGui.QPixmap | None:
+    """An image file decoded at thumbnail size (a big image is never decoded in full)."""
+    reader = QtGui.QImageReader(str(image))
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid():
+        reader.setScaledSize(
+            size.scaled(THUMB_W, THUMB_H, QtCore.Qt.AspectRatioMode.KeepAspectRatio)
+        )
+    decoded = reader.read()
+    return None if decoded.isNull() else QtGui.QPixmap.fromImage(decoded)
 
 
 def _curve(a: QtCore.QPointF, b: QtCore.QPointF) -> QtGui.QPainterPath:
@@ -556,7 +588,11 @@ class CanvasView(QtWidgets.QGraphicsView):
         super().mouseReleaseEvent(event)
 
     def mouseDoubleClickEvent(self, event: QtGui.QMouseEvent) -> None:
-        if self.itemAt(event.position().toPoint()) is None:
+        if (
+            event.button() == QtCore.Qt.MouseButton.LeftButton
+            and not event.modifiers() & QtCore.Qt.KeyboardModifier.AltModifier
+            and self.itemAt(event.position().toPoint()) is None
+        ):
             self.canvas.addRequested.emit(self.mapToScene(event.position().toPoint()))
             event.accept()
             return
@@ -639,13 +675,21 @@ def tree_layout(document: TreeDocument) -> dict[str, tuple[float, float]]:
     return positions
 
 
-class _WireDrag:
-    """A wire being dragged out of a port."""
+class WireDragEnd(NamedTuple):
+    item: NodeItem
+    port: str
+    dragged: bool
+    """The mouse moved far enough to make it a wire (else it was a click)."""
 
-    def __init__(self, item: NodeItem, port: str, line: QtWidgets.QGraphicsPathItem) -> None:
+
+class _WireDrag:
+    """A port pressed, and the wire dragged out of it once the mouse has moved."""
+
+    def __init__(self, item: NodeItem, port: str, start: QtCore.QPointF) -> None:
         self.item = item
         self.port = port
-        self.line = line
+        self.start = start
+        self.line: QtWidgets.QGraphicsPathItem | None = None
 
 
 class TreeCanvas(QtCore.QObject):
@@ -679,7 +723,14 @@ class TreeCanvas(QtCore.QObject):
         self._problems: dict[str, tuple[str, str]] = {}
         self._dragging: _WireDrag | None = None
         self._title_editor: _TitleEditor | None = None
+        self._shown_selection: list[str] = []
+        # one selectionChanged per event-loop turn, not one per item (a rubber band, a delete)
+        self._selection_timer = QtCore.QTimer(self)
+        self._selection_timer.setSingleShot(True)
+        self._selection_timer.setInterval(0)
+        self._selection_timer.timeout.connect(self._emit_selection)
         self.scene.selectionChanged.connect(self._on_selection)
+        self.view.rubberBandChanged.connect(self._on_rubber_band)
         self._unsubscribe = document.subscribe(self._on_change)
         self.rebuild()
 
@@ -717,6 +768,15 @@ class TreeCanvas(QtCore.QObject):
 
     def _reconcile(self) -> None:
         """Make the canvas match the document: nodes, titles, types, wires, enabled state."""
+        selecting, self._selecting = self._selecting, True
+        try:
+            self._reconcile_items()
+        finally:
+            self._selecting = selecting
+        if not selecting:
+            self._emit_selection()
+
+    def _reconcile_items(self) -> None:
         doc_nodes = {n.id: n for n in self.document.tree.walk()}
         for gone in [i for i in self._items if i not in doc_nodes]:
             self._remove(self._items.pop(gone))
@@ -749,6 +809,11 @@ class TreeCanvas(QtCore.QObject):
             return "local"
 
     def _remove(self, item: NodeItem) -> None:
+        if self._dragging is not None and self._dragging.item is item:
+            self._cancel_wire()  # its node went (an undo while the mouse is down)
+        editor = self._title_editor
+        if editor is not None and editor.parentItem() is item:
+            editor.finish(False)
         for wire in list(item.wires_out):
             self._drop_wire(wire)
         if item.wire_in is not None:
@@ -792,6 +857,8 @@ class TreeCanvas(QtCore.QObject):
             return
         if change.kind == "ui" and self._syncing:
             return
+        if self._title_editor is not None and not self._syncing and change.kind != "ui":
+            self._title_editor.finish(False)  # an undo or another panel's edit wins
         self._syncing = True
         try:
             if change.kind == "renamed" and change.node_id in self._status:
@@ -805,23 +872,25 @@ class TreeCanvas(QtCore.QObject):
                 if isinstance(pos, list) and len(pos) == 2:
                     self._items[change.node_id].setPos(float(pos[0]), float(pos[1]))
                 return
-            self._reconcile()
+            if not change.more:  # a batch: once, at its last change
+                self._reconcile()
         finally:
             self._syncing = False
 
     # -- user actions → document edits ---------------------------------------------------
 
     def _edit(self, action: Callable[[], None]) -> None:
+        """Make a document edit; the document's changes redraw the canvas. A refused edit
+        is said (``refused``) and the canvas redrawn as the document still is."""
         try:
             action()
-        except EditError as exc:
+        except GenarunError as exc:  # a second parent, a cycle, an unknown node type...
             self.refused.emit(str(exc))
-        # whatever happened, the canvas shows the document
-        self._syncing = True
-        try:
-            self._reconcile()
-        finally:
-            self._syncing = False
+            self._syncing = True
+            try:
+                self._reconcile()
+            finally:
+                self._syncing = False
 
     def _toggle(self, node_id: str) -> None:
         enabled = not self.document.node(node_id).enabled
@@ -849,21 +918,27 @@ class TreeCanvas(QtCore.QObject):
         if self.document.parent_id(child_id) != parent_id:
             self._edit(lambda: self.document.set_parent(child_id, parent_id))
 
-    def _start_wire(self, item: NodeItem, port: str, scene_pos: QtCore.QPointF) -> None:
-        line = QtWidgets.QGraphicsPathItem()
-        pen = QtGui.QPen(SELECTED, 2.0, QtCore.Qt.PenStyle.DashLine)
-        line.setPen(pen)
-        line.setZValue(2.0)
-        self.scene.addItem(line)
-        self._dragging = _WireDrag(item, port, line)
-        if port == "in" and item.wire_in is not None:
-            item.wire_in.setVisible(False)  # picked up: it follows the mouse now
-        self._drag_wire(scene_pos)
+    def _press_port(self, item: NodeItem, port: str, scene_pos: QtCore.QPointF) -> None:
+        self._cancel_wire()
+        self._dragging = _WireDrag(item, port, scene_pos)
+
+    def _port_pressed(self, item: NodeItem) -> bool:
+        return self._dragging is not None and self._dragging.item is item
 
     def _drag_wire(self, scene_pos: QtCore.QPointF) -> None:
         drag = self._dragging
         if drag is None:
             return
+        if drag.line is None:  # not a wire until the mouse moves a little
+            moved = self.view.mapFromScene(scene_pos) - self.view.mapFromScene(drag.start)
+            if moved.manhattanLength() < QtWidgets.QApplication.startDragDistance():
+                return
+            drag.line = QtWidgets.QGraphicsPathItem()
+            drag.line.setPen(QtGui.QPen(SELECTED, 2.0, QtCore.Qt.PenStyle.DashLine))
+            drag.line.setZValue(2.0)
+            self.scene.addItem(drag.line)
+            if drag.port == "in" and drag.item.wire_in is not None:
+                drag.item.wire_in.setVisible(False)  # picked up: it follows the mouse now
         if drag.port == "out":
             path = _curve(drag.item.out_port_scene(), scene_pos)
         elif drag.item.wire_in is not None:
@@ -872,38 +947,47 @@ class TreeCanvas(QtCore.QObject):
             path = _curve(scene_pos, drag.item.in_port_scene())
         drag.line.setPath(path)
 
-    def _end_wire(self, scene_pos: QtCore.QPointF) -> None:
+    def _cancel_wire(self) -> WireDragEnd | None:
+        """Drop the dragged wire, if any, and put a picked-up wire back."""
         drag, self._dragging = self._dragging, None
         if drag is None:
-            return
-        self.scene.removeItem(drag.line)
+            return None
+        if drag.line is not None and drag.line.scene() is self.scene:
+            self.scene.removeItem(drag.line)
         if drag.item.wire_in is not None:
             drag.item.wire_in.setVisible(True)
+        return WireDragEnd(drag.item, drag.port, drag.line is not None)
+
+    def _end_wire(self, scene_pos: QtCore.QPointF) -> None:
+        ended = self._cancel_wire()
+        if ended is None or not ended.dragged or ended.item.node_id not in self._items:
+            return  # a click on a port changes nothing
         target = self.node_at(scene_pos)
-        if target is drag.item:
+        if target is ended.item:
             return
-        if drag.port == "out":
+        if ended.port == "out":
             if target is not None:
-                self.connect_nodes(drag.item.node_id, target.node_id)
+                self.connect_nodes(ended.item.node_id, target.node_id)
         else:
-            self.reparent(drag.item.node_id, target.node_id if target is not None else None)
+            self.reparent(ended.item.node_id, target.node_id if target is not None else None)
 
     def node_at(self, scene_pos: QtCore.QPointF) -> NodeItem | None:
-        for found in self.scene.items(scene_pos):
+        mode = QtCore.Qt.ItemSelectionMode.IntersectsItemBoundingRect  # no wire shapes built
+        for found in self.scene.items(scene_pos, mode):
             if isinstance(found, NodeItem):
                 return found
         return None
 
     def _commit_moves(self) -> None:
         """After a drag: the moved (selected) nodes' positions into the document's ``ui``."""
+        moved = {
+            item.node_id: {"pos": [round(item.x(), 1), round(item.y(), 1)]}
+            for item in self.scene.selectedItems()
+            if isinstance(item, NodeItem) and item.node_id in self._items
+        }
         self._syncing = True
         try:
-            for item in self.scene.selectedItems():
-                if not isinstance(item, NodeItem) or item.node_id not in self._items:
-                    continue
-                x, y = round(item.x(), 1), round(item.y(), 1)
-                if self.document.node(item.node_id).ui.get("pos") != [x, y]:
-                    self.document.set_ui(item.node_id, pos=[x, y])
+            self.document.set_ui_many(moved)  # unmoved nodes make no change
         finally:
             self._syncing = False
 
@@ -920,7 +1004,7 @@ class TreeCanvas(QtCore.QObject):
                 editor.deleteLater()
             if text is None or item.node_id not in self._items:
                 return
-            title = " ".join(text.split()) or None
+            title = " ".join(text.split())  # empty: the node shows its id
             node = self.document.node(item.node_id)
             if title != node.title and (title or node.id) != (node.title or node.id):
                 self._edit(lambda: self.document.set_fields(item.node_id, title=title))
@@ -929,8 +1013,24 @@ class TreeCanvas(QtCore.QObject):
         return self._title_editor
 
     def _on_selection(self) -> None:
-        if not self._selecting:
-            self.selectionChanged.emit(self.selected_ids())
+        if not self._selecting and not self._selection_timer.isActive():
+            self._selection_timer.start()
+
+    def _emit_selection(self) -> None:
+        """``selectionChanged``, when the selected ids differ from the ones last said."""
+        self._selection_timer.stop()
+        ids = self.selected_ids()
+        if ids != self._shown_selection:
+            self._shown_selection = ids
+            self.selectionChanged.emit(ids)
+
+    def _on_rubber_band(
+        self, rect: QtCore.QRect, start: QtCore.QPointF, end: QtCore.QPointF
+    ) -> None:
+        if rect.isNull():  # the band ended: it selects nodes, never the wires it crossed
+            for item in self.scene.selectedItems():
+                if isinstance(item, WireItem):
+                    item.setSelected(False)
 
     def drop(self, mime: QtCore.QMimeData, scene_pos: QtCore.QPointF) -> None:
         """Something dropped on the canvas: a file (the window opens trees) or a node type."""
@@ -960,13 +1060,18 @@ class TreeCanvas(QtCore.QObject):
                     self._items[node_id].setSelected(True)
         finally:
             self._selecting = False
-        self.selectionChanged.emit(self.selected_ids())
+        self._shown_selection = self.selected_ids()
+        self.selectionChanged.emit(self._shown_selection)
 
     def add_node(self, type_id: str, scene_pos: QtCore.QPointF | None = None) -> str | None:
         """Add a node; as a child of the single selected node, else as a root."""
         selected = self.selected_ids()
         parent = selected[0] if len(selected) == 1 else None
-        ui = {"pos": [round(scene_pos.x(), 1), round(scene_pos.y(), 1)]} if scene_pos else None
+        ui = (
+            {"pos": [round(scene_pos.x(), 1), round(scene_pos.y(), 1)]}
+            if scene_pos is not None  # (a QPointF at the origin is falsy)
+            else None
+        )
         if ui is None and parent is not None:
             at = self._items[parent].pos()
             below = Y_STEP * len(self.document.node(parent).children)
@@ -1018,8 +1123,7 @@ class TreeCanvas(QtCore.QObject):
     def auto_layout(self) -> None:
         """Lay the tree out left to right and keep the positions (saved with the tree)."""
         positions = tree_layout(self.document)
-        for node_id, (x, y) in positions.items():
-            self.document.set_ui(node_id, pos=[x, y])
+        self.document.set_ui_many({nid: {"pos": [x, y]} for nid, (x, y) in positions.items()})
 
     def show_status(
         self, node_id: str, state: str | None, text: str, image: Path | None = None
@@ -1053,7 +1157,7 @@ class TreeCanvas(QtCore.QObject):
         item = self._items[node_id]
         if state is None and node_id in self._problems:
             severity, message = self._problems[node_id]
-            item.set_status("failed" if severity == "error" else "waiting", f"⚠ {message}", None)
+            item.set_status("failed" if severity == "error" else "warning", f"⚠ {message}", None)
             item.setToolTip(message)
             return
         if item.toolTip():

@@ -386,7 +386,10 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda path: self.open_path(path) if path.endswith(".json") else None
         )
         self.setCentralWidget(self.canvas.widget)
-        self._unsubscribe = document.subscribe(lambda change: self._on_document_changed())
+        # a batch (a delete of many nodes, a layout) is checked once, at its last change
+        self._unsubscribe = document.subscribe(
+            lambda change: None if change.more else self._on_document_changed()
+        )
         self._show_properties([])
         self._on_document_changed()
         QtCore.QTimer.singleShot(0, self.fit)

@@ -293,3 +293,125 @@ def test_auto_layout_keeps_the_positions_in_the_tree(canvas: TreeCanvas) -> None
     for node_id, (x, y) in expected.items():
         assert canvas.document.node(node_id).ui["pos"] == [x, y]
         assert canvas.item(node_id).pos() == QtCore.QPointF(x, y)
+
+
+def test_an_undo_while_a_wire_is_dragged_ends_the_drag(canvas: TreeCanvas) -> None:
+    """The node under the mouse goes (Ctrl+Z with the button down): the drag must not stay
+    stuck, or every later drag of a node would draw wires."""
+    canvas.select(["article"])
+    new_id = canvas.add_node("template")
+    assert new_id is not None
+    show(canvas, new_id)
+    item = canvas.item(new_id)
+    send(canvas, QtCore.QEvent.Type.MouseButtonPress, item.out_port_scene())
+    send(
+        canvas,
+        QtCore.QEvent.Type.MouseMove,
+        item.out_port_scene() + QtCore.QPointF(80, 0),
+        button=NONE,
+    )
+    canvas.document.undo()
+    assert new_id not in {n.id for n in canvas.document.tree.walk()}
+    send(
+        canvas,
+        QtCore.QEvent.Type.MouseButtonRelease,
+        item.out_port_scene() + QtCore.QPointF(80, 0),
+        buttons=NONE,
+    )
+    assert canvas._dragging is None
+    assert not [i for i in canvas.scene.items() if type(i) is QtWidgets.QGraphicsPathItem]
+    show(canvas, "hero")
+    hero = canvas.item("hero")
+    before = hero.pos()
+    grab = hero.mapToScene(QtCore.QPointF(60, hero.body_rect().bottom() - 6))
+    drag(canvas, grab, grab + QtCore.QPointF(30, 30))
+    assert hero.pos() == before + QtCore.QPointF(30, 30)
+
+
+def test_a_click_on_a_port_changes_no_wire(canvas: TreeCanvas) -> None:
+    show(canvas, "article")
+    port = canvas.item("article").in_port_scene()
+    send(canvas, QtCore.QEvent.Type.MouseButtonPress, port)
+    send(
+        canvas,
+        QtCore.QEvent.Type.MouseButtonRelease,
+        port + QtCore.QPointF(-4, 0),
+        buttons=NONE,
+    )
+    assert canvas.document.parent_id("article") == "topics"
+    assert not canvas.document.can_undo
+
+
+def test_an_emptied_title_shows_the_id_and_the_file_still_opens(
+    canvas: TreeCanvas, tmp_path: Path
+) -> None:
+    editor = canvas.edit_title("article")
+    editor.setPlainText("   ")
+    editor.finish(True)
+    assert canvas.document.node("article").title == ""
+    assert canvas.item("article").title == "article"
+    saved = canvas.document.save(tmp_path / "t.genarun.json")
+    assert TreeDocument.open(saved).node("article").title == ""
+
+
+def test_an_undo_while_a_title_is_edited_drops_the_edit(canvas: TreeCanvas) -> None:
+    canvas.document.set_fields("site", title="Renamed")
+    editor = canvas.edit_title("article")
+    editor.setPlainText("Typed meanwhile")
+    canvas.document.undo()
+    assert canvas._title_editor is None
+    assert editor.scene() is None
+    assert canvas.document.node("article").title == "Article"
+    assert canvas.document.can_redo  # the undo was not overwritten by the editor's text
+
+
+def test_deleting_many_selected_nodes_says_the_selection_once(
+    canvas: TreeCanvas, qtbot: Any
+) -> None:
+    said: list[list[str]] = []
+    canvas.select(["article", "hero", "topics"])
+    canvas.selectionChanged.connect(said.append)
+    canvas.delete_selected()
+    QtWidgets.QApplication.processEvents()
+    assert said == [[]]
+    assert [n.id for n in canvas.document.tree.walk()] == ["site"]
+
+
+def test_only_a_plain_left_double_click_adds_and_a_drop_at_the_origin_stays_there(
+    canvas: TreeCanvas,
+) -> None:
+    added: list[QtCore.QPointF] = []
+    canvas.addRequested.connect(added.append)
+    show(canvas, "site")
+    empty = canvas.item("site").mapToScene(QtCore.QPointF(-200, -200))
+    right = QtCore.Qt.MouseButton.RightButton
+    send(canvas, QtCore.QEvent.Type.MouseButtonDblClick, empty, button=right, buttons=right)
+    alt = QtCore.Qt.KeyboardModifier.AltModifier
+    send(canvas, QtCore.QEvent.Type.MouseButtonDblClick, empty, modifiers=alt)
+    assert added == []
+    canvas.scene.clearSelection()
+    new_id = canvas.add_node("template", QtCore.QPointF(0, 0))
+    assert new_id is not None
+    assert canvas.document.node(new_id).ui["pos"] == [0.0, 0.0]
+
+
+def test_a_node_type_that_does_not_exist_is_refused_not_raised(canvas: TreeCanvas) -> None:
+    refused: list[str] = []
+    canvas.refused.connect(refused.append)
+    mime = QtCore.QMimeData()
+    mime.setData(NODE_MIME, QtCore.QByteArray(b"no-such-type"))
+    canvas.drop(mime, QtCore.QPointF(10, 10))
+    assert len(refused) == 1
+    assert "no-such-type" in refused[0]
+
+
+def test_the_rubber_band_selects_nodes_not_wires(canvas: TreeCanvas) -> None:
+    show(canvas, "site", "topics")
+    site, topics = canvas.item("site"), canvas.item("topics")
+    wire = topics.wire_in
+    assert wire is not None
+    start = site.sceneBoundingRect().topLeft() + QtCore.QPointF(-30, -30)
+    end = topics.sceneBoundingRect().bottomRight() + QtCore.QPointF(30, 30)
+    drag(canvas, start, end)
+    assert sorted(canvas.selected_ids()) == ["site", "topics"]
+    assert not wire.isSelected()
