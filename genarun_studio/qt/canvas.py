@@ -598,6 +598,13 @@ class CanvasView(QtWidgets.QGraphicsView):
             return
         super().mouseDoubleClickEvent(event)
 
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if event.key() == QtCore.Qt.Key.Key_Escape and self.canvas._dragging is not None:
+            self.canvas._cancel_wire()  # the wire drag is dropped, nothing changes
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def event(self, event: QtCore.QEvent) -> bool:
         # Tab adds a node (ComfyUI's habit) instead of moving the keyboard focus on
         if (
@@ -895,6 +902,20 @@ class TreeCanvas(QtCore.QObject):
     def _toggle(self, node_id: str) -> None:
         enabled = not self.document.node(node_id).enabled
         self._edit(lambda: self.document.set_fields(node_id, enabled=enabled))
+
+    def toggle_selected(self) -> None:
+        """Disable the selected nodes, or enable them when all are disabled (one undo step)."""
+        ids = self.selected_ids()
+        if not ids:
+            return
+        enabled = all(not self.document.node(i).enabled for i in ids)
+
+        def apply() -> None:
+            with self.document.batch(f"{'enable' if enabled else 'disable'} {len(ids)} node(s)"):
+                for node_id in ids:
+                    self.document.set_fields(node_id, enabled=enabled)
+
+        self._edit(apply)
 
     def connect_nodes(self, parent_id: str, child_id: str) -> None:
         """A wire dragged from ``parent_id``'s children port onto ``child_id``: the child

@@ -223,6 +223,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.act_copy = self._action("&Copy", self.copy, "Ctrl+C")
         self.act_paste = self._action("&Paste", self.paste, "Ctrl+V")
         self.act_delete = self._action("&Delete", self.delete, "Del")
+        self.act_select_all = self._action("Select &all", self.select_all, "Ctrl+A")
+        self.act_toggle = self._action(
+            "&Enable / disable",
+            self.toggle_enabled,
+            "Ctrl+M",
+            "Disable the selected nodes (their subtrees are skipped), or enable them again",
+        )
         self.act_fit = self._action("&Fit to view", self.fit, "F")
         self.act_layout = self._action("Auto &layout", self.auto_layout, "Ctrl+L")
         self.act_run = self._action(
@@ -338,6 +345,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.act_copy,
             self.act_paste,
             self.act_delete,
+            self.act_select_all,
+            self.act_toggle,
         ):
             edit.addAction(action)
         view = menu.addMenu("&View")
@@ -759,6 +768,15 @@ class MainWindow(QtWidgets.QMainWindow):
             for node in nodes:
                 node.ui.pop("pos", None)
                 self.document.insert(node, parent)
+
+    def select_all(self) -> None:
+        if self.canvas is not None:
+            self.canvas.select([n.id for n in self.document.tree.walk()])
+
+    def toggle_enabled(self) -> None:
+        """Disable the selected nodes, or enable them when all of them are disabled."""
+        if self.canvas is not None:
+            self.canvas.toggle_selected()
 
     def delete(self) -> None:
         if self.canvas is not None:

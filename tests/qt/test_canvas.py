@@ -415,3 +415,16 @@ def test_the_rubber_band_selects_nodes_not_wires(canvas: TreeCanvas) -> None:
     drag(canvas, start, end)
     assert sorted(canvas.selected_ids()) == ["site", "topics"]
     assert not wire.isSelected()
+
+
+def test_escape_drops_a_wire_being_dragged(canvas: TreeCanvas, qtbot: Any) -> None:
+    canvas.document.set_parent("hero", None)
+    show(canvas, "site", "hero")
+    site, hero = canvas.item("site"), canvas.item("hero")
+    send(canvas, QtCore.QEvent.Type.MouseButtonPress, site.out_port_scene())
+    send(canvas, QtCore.QEvent.Type.MouseMove, hero.in_port_scene(), button=NONE)
+    assert canvas._dragging is not None
+    qtbot.keyClick(canvas.view, QtCore.Qt.Key.Key_Escape)
+    send(canvas, QtCore.QEvent.Type.MouseButtonRelease, hero.in_port_scene(), buttons=NONE)
+    assert canvas.document.parent_id("hero") is None
+    assert canvas._dragging is None

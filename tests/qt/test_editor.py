@@ -447,3 +447,22 @@ def test_a_failed_or_waiting_node_is_outlined_in_its_state_colour(window: MainWi
     assert top_edge("hero") == QtGui.QColor(STATE_COLORS["waiting"])
     canvas.show_status("topics", "done", "done", None)
     assert top_edge("topics") == plain
+
+
+def test_select_all_and_disable_the_selection_in_one_step(window: MainWindow) -> None:
+    window.open_path(LIZARD)
+    canvas = window.canvas
+    assert canvas is not None
+    window.act_select_all.trigger()
+    assert sorted(canvas.selected_ids()) == ["article", "hero", "site", "topics"]
+    canvas.select(["article", "hero"])
+    window.act_toggle.trigger()
+    assert [window.document.node(n).enabled for n in ("article", "hero")] == [False, False]
+    assert canvas.item("article").dimmed
+    assert canvas.item("hero").checked is False
+    window.act_toggle.trigger()  # all disabled: enable them again
+    assert window.document.node("hero").enabled
+    window.undo()
+    window.undo()
+    assert window.document.node("article").enabled
+    assert not window.document.can_undo
