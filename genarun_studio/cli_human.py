@@ -369,7 +369,10 @@ def hooks_serve(project: Path | None, host: str, port: int) -> None:
             "still needs its run's token",
             err=True,
         )
-    serve(_project(project).root, host=host, port=port)
+    try:
+        serve(_project(project).root, host=host, port=port)
+    except RunError as exc:
+        _fail(str(exc))
 
 
 @hooks.command("token")

@@ -23,6 +23,7 @@ a run that ended waiting goes on with ``genarun resume``. It needs no engine and
 from __future__ import annotations
 
 import ipaddress
+import sys
 import threading
 import time
 from pathlib import Path, PurePosixPath
@@ -219,10 +220,30 @@ def _parse_answer(body: bytes) -> tuple[Any, str]:
 
 
 def serve(project_root: Path, *, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve the hooks until interrupted (``genarun hooks serve``)."""
+    """Serve the hooks until interrupted (``genarun hooks serve``). The socket is bound
+    first, so a port in use is a RunError saying so, not a uvicorn traceback after it
+    announced a started server."""
+    import socket
+
     import uvicorn
 
-    uvicorn.run(hooks_app(project_root), host=host, port=port, log_level="info")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise RunError(
+            f"cannot serve on {host}:{port}: {exc.strerror or exc} "
+            "(another server there? choose one with --port)"
+        ) from None
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    sys.stderr.write(f"genarun: hooks on http://{shown}:{sock.getsockname()[1]}\n")
+    sys.stderr.flush()
+    config = uvicorn.Config(hooks_app(project_root), log_level="info")
+    with sock:
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 class HookServer:

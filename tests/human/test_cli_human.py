@@ -431,3 +431,17 @@ def test_a_question_of_several_lines_stays_indented_under_its_key() -> None:
         "    1. run",
         "    2. hide",
     ]
+
+
+def test_hooks_serve_on_a_port_in_use_says_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = genarun("hooks", "serve", "--project", str(tmp_path), "--port", str(port))
+    assert result.returncode == 2
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr
+    assert "--port" in result.stderr
+    assert "startup complete" not in result.stderr
