@@ -80,6 +80,8 @@ def set_(ctx: click.Context, name: str) -> None:
     if bad_name:
         _fail(bad_name)
     name = checked
+    if not secrets.keychain_available():  # say so before asking for a key it cannot keep
+        _fail(str(secrets.no_keychain(name)))
     value = _read_key(name).strip()
     if not value:
         _fail(f"no key was given for {name}; nothing was stored")

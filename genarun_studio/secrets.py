@@ -34,6 +34,7 @@ __all__ = [
     "known_secrets",
     "list_keys",
     "mask",
+    "no_keychain",
     "redact",
     "set_key",
 ]
@@ -91,6 +92,14 @@ def _errors() -> tuple[type[BaseException], ...]:
 
     # NoKeyringError is also a RuntimeError; OSError covers file-based backends.
     return (KeyringError, RuntimeError, OSError)
+
+
+def no_keychain(name: str) -> KeychainUnavailable:
+    """The error for storing ``name``'s key where there is no keychain (it names the
+    environment variable to use instead)."""
+    from keyring.errors import NoKeyringError
+
+    return _unavailable(NoKeyringError(), name)
 
 
 def _unavailable(exc: BaseException, name: str) -> KeychainUnavailable:

@@ -103,6 +103,13 @@ def test_set_without_a_keychain_offers_the_environment_variable() -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.usefixtures("no_keyring")
+def test_set_without_a_keychain_says_so_before_asking_for_the_key() -> None:
+    result = invoke("keys", "set", "openai", input="")
+    assert_clean_failure(result, "no OS keychain", "OPENAI_API_KEY")
+    assert "no key was given" not in everything(result)
+
+
 # ---------------------------------------------------------------------------------------
 # keys list
 
