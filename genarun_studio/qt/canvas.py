@@ -14,7 +14,8 @@ target; see docs/decisions.md, "Editor canvas".
 
 Mouse: drag a node to move it (all selected nodes move), drag on the background to select
 with a rubber band, middle button (or Alt + left) to pan, wheel to zoom. Drag from a node's
-``children`` port onto another node to make it a child; drag a node's ``parent`` port onto
+``children`` port onto another node to make it a child (onto the background to add a child
+there); drag a node's ``parent`` port onto
 another node to re-parent it, or onto the background to disconnect it. Double-click a title
 to rename, a node to show its properties, the background (or press Tab) to add a node.
 """
@@ -989,6 +990,9 @@ class TreeCanvas(QtCore.QObject):
         if ended.port == "out":
             if target is not None:
                 self.connect_nodes(ended.item.node_id, target.node_id)
+            else:  # onto the background: add a child there (ComfyUI's search on release)
+                self.select([ended.item.node_id])
+                self.addRequested.emit(scene_pos)
         else:
             self.reparent(ended.item.node_id, target.node_id if target is not None else None)
 

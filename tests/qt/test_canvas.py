@@ -428,3 +428,18 @@ def test_escape_drops_a_wire_being_dragged(canvas: TreeCanvas, qtbot: Any) -> No
     send(canvas, QtCore.QEvent.Type.MouseButtonRelease, hero.in_port_scene(), buttons=NONE)
     assert canvas.document.parent_id("hero") is None
     assert canvas._dragging is None
+
+
+def test_a_wire_dropped_on_the_background_asks_for_a_child_there(canvas: TreeCanvas) -> None:
+    asked: list[QtCore.QPointF] = []
+    canvas.addRequested.connect(asked.append)
+    show(canvas, "hero")
+    hero = canvas.item("hero")
+    end = hero.out_port_scene() + QtCore.QPointF(150, 60)
+    drag(canvas, hero.out_port_scene(), end)
+    assert len(asked) == 1
+    assert (asked[0] - end).manhattanLength() < 2
+    assert canvas.selected_ids() == ["hero"]  # what the quick-add puts the new node under
+    new_id = canvas.add_node("template", asked[0])
+    assert new_id is not None
+    assert canvas.parent_of(new_id) == "hero"
