@@ -85,6 +85,7 @@ TEXT = QtGui.QColor(201, 209, 217)
 DIM_TEXT = QtGui.QColor(139, 148, 158)
 BODY = QtGui.QColor(33, 38, 45)
 SELECTED = QtGui.QColor(240, 136, 62)
+TARGET = QtGui.QColor(88, 166, 255)
 WIRE = QtGui.QColor(139, 148, 158)
 BACKGROUND = QtGui.QColor(22, 27, 34)
 GRID = QtGui.QColor(30, 36, 44)
@@ -147,6 +148,8 @@ class NodeItem(QtWidgets.QGraphicsItem):
         self.wires_out: set[WireItem] = set()
         self._height = TITLE_H + PORT_H + STATUS_H
         self._clicked_box = False
+        self.targeted = False
+        """A dragged wire would land on this node if released now."""
         self.setFlags(
             QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -204,6 +207,11 @@ class NodeItem(QtWidgets.QGraphicsItem):
         if type_id != self.type_id:
             self.type_id = type_id
             self.color = _lane_color(lane)
+            self.update()
+
+    def set_targeted(self, targeted: bool) -> None:
+        if self.targeted != targeted:
+            self.targeted = targeted
             self.update()
 
     def set_checked(self, checked: bool) -> None:
@@ -321,8 +329,10 @@ class NodeItem(QtWidgets.QGraphicsItem):
         painter.drawText(text_rect, _LEFT, text)
 
     def _paint_outline(self, painter: QtGui.QPainter, body: QtCore.QRectF, width: float) -> None:
-        if self.isSelected():
-            color: QtGui.QColor | None = SELECTED
+        if self.targeted:
+            color: QtGui.QColor | None = TARGET
+        elif self.isSelected():
+            color = SELECTED
         elif self.status_state in OUTLINED_STATES:  # seen even zoomed far out
             color = QtGui.QColor(STATE_COLORS[self.status_state or ""])
         else:
@@ -698,6 +708,7 @@ class _WireDrag:
         self.port = port
         self.start = start
         self.line: QtWidgets.QGraphicsPathItem | None = None
+        self.target: NodeItem | None = None
 
 
 class TreeCanvas(QtCore.QObject):
@@ -961,6 +972,15 @@ class TreeCanvas(QtCore.QObject):
             self.scene.addItem(drag.line)
             if drag.port == "in" and drag.item.wire_in is not None:
                 drag.item.wire_in.setVisible(False)  # picked up: it follows the mouse now
+        target = self.node_at(scene_pos)
+        if target is drag.item:
+            target = None
+        if target is not drag.target:
+            if drag.target is not None:
+                drag.target.set_targeted(False)
+            if target is not None:
+                target.set_targeted(True)
+            drag.target = target
         if drag.port == "out":
             path = _curve(drag.item.out_port_scene(), scene_pos)
         elif drag.item.wire_in is not None:
@@ -976,6 +996,8 @@ class TreeCanvas(QtCore.QObject):
             return None
         if drag.line is not None and drag.line.scene() is self.scene:
             self.scene.removeItem(drag.line)
+        if drag.target is not None:
+            drag.target.set_targeted(False)
         if drag.item.wire_in is not None:
             drag.item.wire_in.setVisible(True)
         return WireDragEnd(drag.item, drag.port, drag.line is not None)

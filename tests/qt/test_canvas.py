@@ -108,7 +108,12 @@ def test_a_wire_dragged_from_children_onto_a_root_makes_it_a_child(canvas: TreeC
     canvas.document.set_parent("hero", None)  # hero is a root now
     show(canvas, "site", "hero")
     site, hero = canvas.item("site"), canvas.item("hero")
-    drag(canvas, site.out_port_scene(), hero.in_port_scene())
+    send(canvas, QtCore.QEvent.Type.MouseButtonPress, site.out_port_scene())
+    send(canvas, QtCore.QEvent.Type.MouseMove, hero.in_port_scene(), button=NONE)
+    assert hero.targeted  # where the wire would land is outlined
+    assert not site.targeted
+    send(canvas, QtCore.QEvent.Type.MouseButtonRelease, hero.in_port_scene(), buttons=NONE)
+    assert not hero.targeted
     assert canvas.document.parent_id("hero") == "site"
     assert canvas.parent_of("hero") == "site"
     canvas.document.undo()
