@@ -524,6 +524,7 @@ class CanvasView(QtWidgets.QGraphicsView):
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(True)
         self._pan_from: QtCore.QPointF | None = None
+        self._space = False
 
     def zoom(self) -> float:
         return self.transform().m11()
@@ -568,8 +569,17 @@ class CanvasView(QtWidgets.QGraphicsView):
     def _pans(self, event: QtGui.QMouseEvent) -> bool:
         return event.button() == QtCore.Qt.MouseButton.MiddleButton or (
             event.button() == QtCore.Qt.MouseButton.LeftButton
-            and bool(event.modifiers() & QtCore.Qt.KeyboardModifier.AltModifier)
+            and (self._space or bool(event.modifiers() & QtCore.Qt.KeyboardModifier.AltModifier))
         )
+
+    def keyReleaseEvent(self, event: QtGui.QKeyEvent) -> None:
+        if event.key() == QtCore.Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+        super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event: QtGui.QFocusEvent) -> None:
+        self._space = False  # its release went elsewhere
+        super().focusOutEvent(event)
 
     def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
         if self._pans(event):
@@ -609,7 +619,29 @@ class CanvasView(QtWidgets.QGraphicsView):
             return
         super().mouseDoubleClickEvent(event)
 
+    def contextMenuEvent(self, event: QtGui.QContextMenuEvent) -> None:
+        """Right-click: the node's menu (on the clicked node, selected first unless it is
+        already part of the selection) or the background's."""
+        node = self.canvas.node_at(self.mapToScene(event.pos()))
+        if node is not None and not node.isSelected():
+            self.canvas.select([node.node_id])
+        actions = self.canvas.node_actions if node is not None else self.canvas.background_actions
+        if not actions:
+            return
+        menu = QtWidgets.QMenu(self)
+        menu.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        for action in actions:
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+        menu.popup(event.globalPos())
+        event.accept()
+
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        editing = isinstance(self.scene().focusItem(), _TitleEditor)
+        if event.key() == QtCore.Qt.Key.Key_Space and not event.isAutoRepeat() and not editing:
+            self._space = True  # Space + drag pans, as in most canvases
         if event.key() == QtCore.Qt.Key.Key_Escape and self.canvas._dragging is not None:
             self.canvas._cancel_wire()  # the wire drag is dropped, nothing changes
             event.accept()
@@ -743,6 +775,10 @@ class TreeCanvas(QtCore.QObject):
         self._dragging: _WireDrag | None = None
         self._title_editor: _TitleEditor | None = None
         self._shown_selection: list[str] = []
+        self.node_actions: list[QtGui.QAction | None] = []
+        """The right-click menu on a node (None: a separator); the window fills it."""
+        self.background_actions: list[QtGui.QAction | None] = []
+        """The right-click menu on the background."""
         # one selectionChanged per event-loop turn, not one per item (a rubber band, a delete)
         self._selection_timer = QtCore.QTimer(self)
         self._selection_timer.setSingleShot(True)

@@ -224,6 +224,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.act_paste = self._action("&Paste", self.paste, "Ctrl+V")
         self.act_delete = self._action("&Delete", self.delete, "Del")
         self.act_select_all = self._action("Select &all", self.select_all, "Ctrl+A")
+        self.act_duplicate = self._action(
+            "D&uplicate",
+            self.duplicate,
+            "Ctrl+D",
+            "Copy the selected nodes (with their "
+            "subtrees) next to themselves, under the same parent",
+        )
+        self.act_rename = self._action("&Rename", self.rename, "F2")
         self.act_toggle = self._action(
             "&Enable / disable",
             self.toggle_enabled,
@@ -344,7 +352,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.act_redo,
             self.act_copy,
             self.act_paste,
+            self.act_duplicate,
             self.act_delete,
+            self.act_rename,
             self.act_select_all,
             self.act_toggle,
         ):
@@ -394,6 +404,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self.canvas.fileDropped.connect(
             lambda path: self.open_path(path) if path.endswith(".json") else None
         )
+        self.canvas.node_actions = [
+            self.act_run_sel,
+            self.act_run_here,
+            None,
+            self.act_rename,
+            self.act_toggle,
+            self.act_duplicate,
+            self.act_copy,
+            self.act_delete,
+        ]
+        self.canvas.background_actions = [
+            self.act_paste,
+            self.act_select_all,
+            None,
+            self.act_fit,
+            self.act_layout,
+        ]
         self.setCentralWidget(self.canvas.widget)
         # a batch (a delete of many nodes, a layout) is checked once, at its last change
         self._unsubscribe = document.subscribe(
@@ -768,6 +795,39 @@ class MainWindow(QtWidgets.QMainWindow):
             for node in nodes:
                 node.ui.pop("pos", None)
                 self.document.insert(node, parent)
+
+    def duplicate(self) -> None:
+        """The selected nodes (with their subtrees) again, each after itself under the same
+        parent and a little below and to the right; one undo step; the copies selected."""
+        if self.canvas is None:
+            return
+        ids = self.canvas.selected_ids()
+        tops = [i for i in ids if not any(a.id in ids for a in self.document.tree.ancestors(i))]
+        if not tops:
+            return
+        copies = []
+        with self.document.batch(f"duplicate {len(tops)} node(s)"):
+            for node_id in tops:
+                original = self.document.node(node_id)
+                twin = original.model_copy(deep=True)
+                for was, node in zip(original.walk(), twin.walk(), strict=True):
+                    drawn = self.canvas.item(was.id).pos()  # where it is, laid out or placed
+                    node.ui = {**node.ui, "pos": [drawn.x() + 40, drawn.y() + 40]}
+                parent = self.document.parent_id(node_id)
+                siblings = (
+                    self.document.tree.nodes
+                    if parent is None
+                    else self.document.node(parent).children
+                )
+                at = next(i for i, n in enumerate(siblings) if n.id == node_id) + 1
+                self.document.insert(twin, parent, at)  # renames the copies' ids
+                copies.append(twin.id)
+        self.canvas.select(copies)
+
+    def rename(self) -> None:
+        """Edit the selected node's title on the canvas."""
+        if self.canvas is not None and len(self.canvas.selected_ids()) == 1:
+            self.canvas.edit_title(self.canvas.selected_ids()[0])
 
     def select_all(self) -> None:
         if self.canvas is not None:

@@ -448,3 +448,41 @@ def test_a_wire_dropped_on_the_background_asks_for_a_child_there(canvas: TreeCan
     new_id = canvas.add_node("template", asked[0])
     assert new_id is not None
     assert canvas.parent_of(new_id) == "hero"
+
+
+def test_space_and_drag_pans(canvas: TreeCanvas, qtbot: Any) -> None:
+    show(canvas, "site")
+    canvas.view.setFocus()
+    bar = canvas.view.horizontalScrollBar()
+    before = bar.value()
+    QtWidgets.QApplication.sendEvent(
+        canvas.view,
+        QtGui.QKeyEvent(
+            QtCore.QEvent.Type.KeyPress, QtCore.Qt.Key.Key_Space, QtCore.Qt.KeyboardModifier(0)
+        ),
+    )
+    site = canvas.item("site")
+    where = site.pos()
+    grab = site.mapToScene(site.body_rect().center())  # even on a node: the view pans
+    start = QtCore.QPointF(canvas.view.mapFromScene(grab))
+    viewport = canvas.view.viewport()
+    for kind, x, button, buttons in (
+        (QtCore.QEvent.Type.MouseButtonPress, 0, LEFT, LEFT),
+        (QtCore.QEvent.Type.MouseMove, -100, NONE, LEFT),
+        (QtCore.QEvent.Type.MouseButtonRelease, -100, LEFT, NONE),
+    ):
+        local = start + QtCore.QPointF(x, 0)
+        QtWidgets.QApplication.sendEvent(
+            viewport,
+            QtGui.QMouseEvent(
+                kind,
+                local,
+                QtCore.QPointF(viewport.mapToGlobal(local)),
+                button,
+                buttons,
+                QtCore.Qt.KeyboardModifier.NoModifier,
+            ),
+        )
+    assert bar.value() == before + 100
+    assert site.pos() == where  # the node did not move
+    assert "pos" not in canvas.document.node("site").ui

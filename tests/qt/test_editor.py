@@ -466,3 +466,41 @@ def test_select_all_and_disable_the_selection_in_one_step(window: MainWindow) ->
     window.undo()
     assert window.document.node("article").enabled
     assert not window.document.can_undo
+
+
+def test_the_right_click_menus_and_duplicate(window: MainWindow, qtbot: Any) -> None:
+    window.open_path(LIZARD)
+    canvas = window.canvas
+    assert canvas is not None
+    canvas.select(["site"])
+    item = canvas.item("topics")
+    canvas.view.centerOn(item)
+    QtWidgets.QApplication.processEvents()
+    at = canvas.view.mapFromScene(item.mapToScene(item.body_rect().center()))
+    event = QtGui.QContextMenuEvent(
+        QtGui.QContextMenuEvent.Reason.Mouse, at, canvas.view.viewport().mapToGlobal(at)
+    )
+    QtWidgets.QApplication.sendEvent(canvas.view.viewport(), event)
+    menus = [m for m in canvas.view.findChildren(QtWidgets.QMenu) if m.isVisible()]
+    assert len(menus) == 1
+    texts = [a.text() for a in menus[0].actions() if not a.isSeparator()]
+    assert "D&uplicate" in texts
+    assert "Run selected" in texts
+    assert canvas.selected_ids() == ["topics"]  # the clicked node, selected first
+    menus[0].close()
+    before = canvas.item("topics").pos()
+    window.act_duplicate.trigger()
+    [copy] = canvas.selected_ids()
+    assert copy.startswith("topics")
+    assert copy != "topics"
+    assert window.document.parent_id(copy) == "site"
+    assert [n.id for n in window.document.node("site").children] == ["topics", copy]
+    assert len(window.document.node(copy).children) == 2  # with its subtree
+    assert canvas.item(copy).pos() == before + QtCore.QPointF(40, 40)
+    window.undo()
+    assert [n.id for n in window.document.node("site").children] == ["topics"]
+    canvas.select(["hero"])
+    window.act_rename.trigger()
+    editor = canvas._title_editor
+    assert editor is not None
+    assert editor.toPlainText() == "Hero image"
