@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import logging
 import os
 import socket
@@ -243,6 +244,22 @@ class _NoOpenClipLogs(logging.Filter):
 
 
 @contextlib.contextmanager
+def _quiet_open_clip(active: bool) -> Iterator[None]:
+    """Without open_clip's log lines on the root logger (its "Model initialized randomly"
+    warning, on every load of ``clip:ARCH/random``, which is what was asked for)."""
+    if not active:
+        yield
+        return
+    root = logging.getLogger()
+    quiet = _NoOpenClipLogs()
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
+
+
+@contextlib.contextmanager
 def _hub_cache_only(active: bool) -> Iterator[None]:
     """While loading with the hub out of reach: take weights from the local cache only (at
     once, instead of retrying for a minute), and keep open_clip's own error log quiet (our
@@ -281,6 +298,15 @@ class ClipEmbedder(_Local):
 
     def _load(self) -> Any:
         open_clip: Any = require("open_clip", "clip", "CLIP embeddings")
+        known = open_clip.list_models()
+        if self.arch not in known:  # open_clip's own error lists all ~150 of them
+            close = difflib.get_close_matches(self.arch, known, n=4, cutoff=0.5)
+            raise RagError(
+                f"open_clip knows no model {self.arch!r}"
+                + (f" (did you mean {', '.join(close)}?)" if close else "")
+                + f"; it knows {len(known)}, e.g. ViT-B-32, ViT-L-14, RN50 "
+                "(python -c 'import open_clip; print(open_clip.list_models())' lists them)"
+            )
         pretrained = None if self.pretrained == "random" else self.pretrained
         offline = None
         if pretrained is not None and not Path(pretrained).expanduser().exists():
@@ -302,7 +328,11 @@ class ClipEmbedder(_Local):
 
             # random weights from a fixed seed: an index made in one process must answer
             # queries embedded in another (the CLI, the editor, a later run)
-            with torch.random.fork_rng(devices=[]), _hub_cache_only(offline is not None):
+            with (
+                torch.random.fork_rng(devices=[]),
+                _hub_cache_only(offline is not None),
+                _quiet_open_clip(pretrained is None),  # random weights were asked for
+            ):
                 torch.manual_seed(0)
                 model, _, preprocess = open_clip.create_model_and_transforms(
                     self.arch, pretrained=pretrained, device="cpu"

@@ -17,7 +17,9 @@ from genarun_studio.rag.embedders import ClipEmbedder
 from tests.rag.conftest import TINY_CLIP_DIM, write_images
 
 
-async def test_texts_and_images_share_one_space(tiny_clip: str, tmp_path: Path) -> None:
+async def test_texts_and_images_share_one_space(
+    tiny_clip: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     embedder = make_embedder(tiny_clip)
     assert isinstance(embedder, ClipEmbedder)
     assert embedder.modalities == {"text", "image"}
@@ -26,6 +28,8 @@ async def test_texts_and_images_share_one_space(tiny_clip: str, tmp_path: Path) 
     image_vectors = await embedder.embed_images(images)
     assert text_vectors.shape == (2, TINY_CLIP_DIM)
     assert image_vectors.shape == (3, TINY_CLIP_DIM)
+    # random weights were asked for: open_clip's warning that they are random is not shown
+    assert "initialized randomly" not in caplog.text
     assert image_vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(image_vectors, axis=1), 1.0, rtol=1e-5)
     # deterministic: the same model gives the same vector for the same image
@@ -104,8 +108,11 @@ async def test_a_text_index_refuses_images(tmp_path: Path, minilm: object, tiny_
 
 async def test_unknown_clip_models_and_unreachable_weights_are_named(tmp_path: Path) -> None:
     image = write_images(tmp_path, ["red"])[0]
-    with pytest.raises(RagError, match="open_clip knows no model 'no-such-arch'"):
+    with pytest.raises(RagError, match="open_clip knows no model 'no-such-arch'") as unknown:
         await make_embedder("clip:no-such-arch/random").embed_images([image])
+    assert len(str(unknown.value)) < 400  # not open_clip's list of all its models
+    with pytest.raises(RagError, match=r"did you mean ViT-B-32"):
+        await make_embedder("clip:ViT-B-3/random").embed_texts(["x"])
     with pytest.raises(RagError, match=r"could not load the CLIP weights .*no such checkpoint"):
         await make_embedder(f"clip:ViT-B-32/{tmp_path / 'missing.bin'}").embed_texts(["x"])
     with pytest.raises(RagError, match="no pretrained weights 'no-such-tag' for ViT-B-32"):
