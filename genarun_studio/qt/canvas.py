@@ -22,6 +22,7 @@ to rename, a node to show its properties, the background (or press Tab) to add a
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -65,6 +66,17 @@ STATE_COLORS = {
     "waiting": "#c58af9",
     "warning": "#d29922",
 }
+NODE_COLOURS = {
+    "Red": "#8e3b3b",
+    "Orange": "#8a5a2b",
+    "Yellow": "#7d7028",
+    "Green": "#2f6b3a",
+    "Teal": "#24686a",
+    "Blue": "#2c4f86",
+    "Purple": "#5d3f86",
+    "Grey": "#4b5158",
+}
+"""Title-bar colours offered on a node's right-click menu (dark enough for light text)."""
 OUTLINED_STATES = ("running", "failed", "waiting")
 """States that also draw a coloured outline round the node (where to look, on a big tree)."""
 
@@ -203,10 +215,14 @@ class NodeItem(QtWidgets.QGraphicsItem):
             )
             self.update()
 
-    def set_type(self, type_id: str, lane: str) -> None:
-        if type_id != self.type_id:
+    def set_type(self, type_id: str, lane: str, colour: Any = None) -> None:
+        """The node's type, drawn in its lane's colour unless ``colour`` (``ui.color``, a
+        ``#rrggbb`` the user chose) says otherwise."""
+        chosen = QtGui.QColor(colour) if isinstance(colour, str) else QtGui.QColor()
+        color = chosen if chosen.isValid() else _lane_color(lane)
+        if type_id != self.type_id or color != self.color:
             self.type_id = type_id
-            self.color = _lane_color(lane)
+            self.color = color
             self.update()
 
     def set_targeted(self, targeted: bool) -> None:
@@ -635,8 +651,22 @@ class CanvasView(QtWidgets.QGraphicsView):
                 menu.addSeparator()
             else:
                 menu.addAction(action)
+        if node is not None:
+            self._colour_menu(menu.addMenu("Colour"))
         menu.popup(event.globalPos())
         event.accept()
+
+    def _colour_menu(self, menu: QtWidgets.QMenu) -> None:
+        ids = self.canvas.selected_ids()
+        menu.addAction("Lane colour", lambda: self.canvas.set_colour(ids, None))
+        for name, hex_colour in NODE_COLOURS.items():
+            swatch = QtGui.QPixmap(12, 12)
+            swatch.fill(QtGui.QColor(hex_colour))
+            menu.addAction(
+                QtGui.QIcon(swatch),
+                name,
+                functools.partial(self.canvas.set_colour, ids, hex_colour),
+            )
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         editing = isinstance(self.scene().focusItem(), _TitleEditor)
@@ -849,7 +879,7 @@ class TreeCanvas(QtCore.QObject):
                 self._items[node_id] = item
                 self.scene.addItem(item)
             item.set_title(node.title or node.id)
-            item.set_type(node.type, self._lane(node.type))
+            item.set_type(node.type, self._lane(node.type), node.ui.get("color"))
             item.set_checked(node.enabled)
             item.set_dimmed(node_id in disabled)
             self._paint_status(node_id)
@@ -923,9 +953,13 @@ class TreeCanvas(QtCore.QObject):
                 item.node_id = change.fields[0]
                 self._items[item.node_id] = item
             if change.kind == "ui" and change.node_id in self._items:
-                pos = self.document.node(change.node_id).ui.get("pos")
+                node = self.document.node(change.node_id)
+                item = self._items[change.node_id]
+                pos = node.ui.get("pos")
                 if isinstance(pos, list) and len(pos) == 2:
-                    self._items[change.node_id].setPos(float(pos[0]), float(pos[1]))
+                    item.setPos(float(pos[0]), float(pos[1]))
+                if "color" in change.fields:
+                    item.set_type(node.type, self._lane(node.type), node.ui.get("color"))
                 return
             if not change.more:  # a batch: once, at its last change
                 self._reconcile()
@@ -964,6 +998,11 @@ class TreeCanvas(QtCore.QObject):
                     self.document.set_fields(node_id, enabled=enabled)
 
         self._edit(apply)
+
+    def set_colour(self, node_ids: list[str], colour: str | None) -> None:
+        """Colour the nodes' title bars (``ui.color``, saved with the tree); None: their
+        lane's colour again."""
+        self.document.set_ui_many({node_id: {"color": colour} for node_id in node_ids})
 
     def connect_nodes(self, parent_id: str, child_id: str) -> None:
         """A wire dragged from ``parent_id``'s children port onto ``child_id``: the child

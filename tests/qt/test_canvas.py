@@ -486,3 +486,38 @@ def test_space_and_drag_pans(canvas: TreeCanvas, qtbot: Any) -> None:
     assert bar.value() == before + 100
     assert site.pos() == where  # the node did not move
     assert "pos" not in canvas.document.node("site").ui
+
+
+def test_a_chosen_colour_is_kept_in_the_tree_and_drawn(canvas: TreeCanvas, tmp_path: Path) -> None:
+    from genarun_studio.qt.canvas import NODE_COLOURS
+
+    lane = QtGui.QColor(canvas.item("hero").color)
+    canvas.set_colour(["hero", "site"], NODE_COLOURS["Green"])
+    assert canvas.item("hero").color == QtGui.QColor(NODE_COLOURS["Green"])
+    assert canvas.document.node("site").ui["color"] == NODE_COLOURS["Green"]
+    saved = canvas.document.save(tmp_path / "c.genarun.json")
+    reopened = TreeCanvas(TreeDocument.open(saved, canvas.registry), canvas.registry)
+    assert reopened.item("site").color == QtGui.QColor(NODE_COLOURS["Green"])
+    reopened.close()
+    canvas.set_colour(["hero"], None)
+    assert canvas.item("hero").color == lane
+    canvas.document.set_ui("article", color="not a colour")  # a hand-edited file
+    assert canvas.item("article").color == QtGui.QColor(38, 76, 120)  # its lane's
+
+
+def test_the_node_menu_offers_colours(canvas: TreeCanvas) -> None:
+    canvas.node_actions = [None]
+    show(canvas, "site")
+    item = canvas.item("site")
+    at = canvas.view.mapFromScene(item.mapToScene(item.body_rect().center()))
+    event = QtGui.QContextMenuEvent(
+        QtGui.QContextMenuEvent.Reason.Mouse, at, canvas.view.viewport().mapToGlobal(at)
+    )
+    QtWidgets.QApplication.sendEvent(canvas.view.viewport(), event)
+    [menu] = [m for m in canvas.view.findChildren(QtWidgets.QMenu) if m.isVisible()]
+    [colours] = [a.menu() for a in menu.actions() if a.text() == "Colour"]
+    assert colours is not None
+    purple = next(a for a in colours.actions() if a.text() == "Purple")
+    purple.trigger()
+    assert canvas.document.node("site").ui["color"] == "#5d3f86"
+    menu.close()
