@@ -504,3 +504,27 @@ def test_the_right_click_menus_and_duplicate(window: MainWindow, qtbot: Any) -> 
     editor = canvas._title_editor
     assert editor is not None
     assert editor.toPlainText() == "Hero image"
+
+
+def test_a_big_tree_is_checked_once_edits_pause(
+    window: MainWindow, qtbot: Any, tmp_path: Path
+) -> None:
+    from genarun_studio.core.formats import save_tree
+    from genarun_studio.core.tree import Node, Tree
+    from genarun_studio.qt.main_window import CHECK_LATER_FROM
+
+    root = Node(id="root", type="template", config={"template": "x"})
+    root.children = [
+        Node(id=f"c{i}", type="template", config={"template": "${root}"})
+        for i in range(CHECK_LATER_FROM + 10)
+    ]
+    path = tmp_path / "big.genarun.json"
+    save_tree(Tree(id="big", nodes=[root]), path)
+    assert window.open_path(path)
+    assert window.canvas is not None
+    assert window.problems.problems() == []  # checked at once on open
+    window.document.set_config("c3", {"template": "${nowhere}"})
+    window.document.set_config("c4", {"template": "${nowhere}"})
+    assert window._check_timer.isActive()  # not after each edit...
+    qtbot.waitUntil(lambda: len(window.problems.problems()) == 2, timeout=5000)  # ...once
+    assert "nowhere" in window.canvas.item("c3").status_text
