@@ -232,6 +232,7 @@ def serve(project_root: Path, *, host: str = "127.0.0.1", port: int = 8765) -> N
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # connections wait in the backlog until uvicorn takes them
     except OSError as exc:
         sock.close()
         raise RunError(
