@@ -429,6 +429,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self.act_fit,
             self.act_layout,
         ]
+        # keys that mean nothing to a text field but act on nodes (Ctrl+D, F2, Ctrl+M): only
+        # while the canvas has the focus, so typing in a property never duplicates a node
+        for action in (self.act_duplicate, self.act_rename, self.act_toggle):
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.removeAction(action)  # the window would make it match everywhere in it
+            self.canvas.view.addAction(action)
         self.setCentralWidget(self.canvas.widget)
         # a batch (a delete of many nodes, a layout) is checked once, at its last change
         self._unsubscribe = document.subscribe(

@@ -528,3 +528,21 @@ def test_a_big_tree_is_checked_once_edits_pause(
     assert window._check_timer.isActive()  # not after each edit...
     qtbot.waitUntil(lambda: len(window.problems.problems()) == 2, timeout=5000)  # ...once
     assert "nowhere" in window.canvas.item("c3").status_text
+
+
+def test_node_keys_act_on_the_canvas_not_in_a_text_field(window: MainWindow, qtbot: Any) -> None:
+    window.open_path(LIZARD)
+    canvas = window.canvas
+    assert canvas is not None
+    window.activateWindow()
+    canvas.select(["hero"])
+    field = QtWidgets.QLineEdit(window.statusBar())  # stands for a property's text field
+    field.show()
+    field.setFocus()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.focusWidget() is field)
+    qtbot.keyClick(field, QtCore.Qt.Key.Key_D, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert len(list(window.document.tree.walk())) == 4  # nothing duplicated
+    canvas.view.setFocus()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.focusWidget() is canvas.view)
+    qtbot.keyClick(canvas.view, QtCore.Qt.Key.Key_D, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert len(list(window.document.tree.walk())) == 5
