@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -145,20 +145,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def _echoed_forms(key: str) -> set[str]:
-    """A secret as a server may echo it back: as sent, URL-encoded (as httpx puts it in the
-    query, and the other usual ways) and JSON-escaped (``/`` as ``\\/``)."""
+    """A secret and its form in httpx's query encoding; :func:`secrets.redact` adds the
+    other ways a server may echo it back (URL-encoded, JSON-escaped, base64)."""
     import httpx
 
     encoded = str(httpx.QueryParams({"k": key})).partition("=")[2]
-    forms = {
-        key,
-        encoded,
-        quote(key, safe=""),
-        quote_plus(key),
-        json.dumps(key)[1:-1],
-        key.replace("/", "\\/"),
-    }
-    return {form for form in forms if form}
+    return {form for form in (key, encoded) if form}
 
 
 _Origin = tuple[str, str, int | None]
