@@ -17,8 +17,10 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from types import ModuleType
 from typing import Literal
+from urllib.parse import quote, quote_plus
 
 from genarun_studio.errors import GenarunError
 
@@ -28,6 +30,7 @@ __all__ = [
     "KeychainUnavailable",
     "check_name",
     "delete_key",
+    "echoed_forms",
     "env_var",
     "get_key",
     "keychain_available",
@@ -231,10 +234,58 @@ def known_secrets() -> set[str]:
     return set(_seen)
 
 
+_B64_MIN = 8
+"""Shorter encoded pieces are not scrubbed: they would match ordinary words."""
+
+
+def _base64_forms(value: str) -> set[str]:
+    """``value`` as base64 and base64url (with and without padding), and the part of its
+    encoding that is the same wherever it sits in a longer encoded text (``user:KEY`` in
+    a Basic-auth header, a JSON document with the key in it): for each of the three
+    alignments, the characters that hold only the key's bits."""
+    import base64
+
+    raw = value.encode("utf-8")
+    forms: set[str] = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        start = -(-8 * shift // 6)  # the first character without a bit of the padding
+        stop = 8 * (shift + len(raw)) // 6  # past the last one complete in the key's bits
+        core = encoded[start:stop]
+        if shift == 0:
+            forms |= {encoded, encoded.rstrip("=")}
+        forms.add(core)
+    forms |= {f.replace("+", "-").replace("/", "_") for f in forms}
+    forms |= {f.replace("/", "\\/") for f in forms}  # JSON may escape the slash
+    return {f for f in forms if len(f) >= _B64_MIN}
+
+
+@lru_cache(maxsize=256)
+def echoed_forms(value: str) -> frozenset[str]:
+    """A secret as text may carry it: as it is, URL-encoded, JSON-escaped (``/`` as
+    ``\\/``), and base64 / base64url encoded, alone or inside a longer encoding."""
+    if len(value) < 4:
+        return frozenset()
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote_plus(value),
+        json.dumps(value)[1:-1],
+        value.replace("/", "\\/"),
+        *_base64_forms(value),
+    }
+    return frozenset(f for f in forms if f)
+
+
 def redact(text: str, secrets: set[str] | None = None) -> str:
-    """``text`` with every known key value replaced by ``***``."""
+    """``text`` with every known key value (``secrets``, else every key this process read
+    or stored) replaced by ``***``, in each of its :func:`echoed_forms`. This is the one
+    scrubber: answers, logs and error messages all go through it."""
+    forms: set[str] = set()
+    for secret in secrets if secrets is not None else _seen:
+        forms |= echoed_forms(secret)
     # Longest first: a key that contains another must not be left half-replaced.
-    for secret in sorted(secrets if secrets is not None else _seen, key=len, reverse=True):
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+    for form in sorted(forms, key=len, reverse=True):
+        if form in text:
+            text = text.replace(form, "***")
     return text

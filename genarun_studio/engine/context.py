@@ -223,7 +223,7 @@ class InstanceContext:
                 async def once() -> HttpResponse:
                     nonlocal attempts
                     attempts += 1
-                    return await send(request)
+                    return await send(request, on_hop=self.log)
 
                 try:
                     response = await call_with_retries(once, limits, self._on_retry)

@@ -15,6 +15,7 @@ from genarun_studio.human.request import (
     RequestNotFound,
     auto_answer,
     check_answer,
+    printable,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "auto_answer",
     "check_answer",
     "open_requests",
+    "printable",
 ]

@@ -16,10 +16,12 @@ channel accepts and refuses the same things.
 from __future__ import annotations
 
 import math
+import re
 import time
+import unicodedata
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from genarun_studio.errors import GenarunError
 
@@ -35,7 +37,31 @@ __all__ = [
     "RequestNotFound",
     "auto_answer",
     "check_answer",
+    "printable",
 ]
+
+_ESCAPE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing the screen
+    r"|\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, hyperlinks
+    r"|[@-Z\\-_])"  # any other two-character escape
+)
+_BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """``text`` made safe to print in a terminal on one line: terminal escape sequences
+    and control and bidi-override characters removed, line breaks and tabs made spaces,
+    runs of spaces made one. Used on a name given by someone else (the webhook's ``who``)
+    when it comes in and again when it is shown, so a forged line or a cleared screen
+    never reaches the operator's terminal, whatever an older file holds."""
+    text = _ESCAPE.sub("", text)
+    kept = (
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or (unicodedata.category(ch) != "Cc" and ch not in _BIDI)
+    )
+    return " ".join("".join(kept).split())
+
 
 Kind = Literal["multipleChoice", "freeText", "rating", "pickImage", "approve"]
 KINDS: tuple[str, ...] = ("multipleChoice", "freeText", "rating", "pickImage", "approve")
@@ -128,6 +154,12 @@ class HumanAnswer(BaseModel):
     who: str = "someone"
     channel: str = "api"
     at: float = Field(default_factory=time.time)
+
+    @field_validator("who")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        """Cleaned when an answer is made and when one is read back from its file."""
+        return printable(value) or "someone"
 
 
 def check_answer(request: HumanQuestion, value: Any) -> Any:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
-from urllib.parse import quote, quote_plus, urlsplit
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +23,9 @@ from genarun_studio import secrets
 from genarun_studio.errors import GenarunError, ProviderError
 from genarun_studio.providers.httputil import read_bounded
 from genarun_studio.providers.httputil import retry_after as parse_retry_after
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -141,28 +145,49 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def _echoed_forms(key: str) -> set[str]:
-    """A secret as a server may echo it back: as sent, URL-encoded (as httpx puts it in the
-    query, and the other usual ways) and JSON-escaped (``/`` as ``\\/``)."""
+    """A secret and its form in httpx's query encoding; :func:`secrets.redact` adds the
+    other ways a server may echo it back (URL-encoded, JSON-escaped, base64)."""
     import httpx
 
     encoded = str(httpx.QueryParams({"k": key})).partition("=")[2]
-    forms = {
-        key,
-        encoded,
-        quote(key, safe=""),
-        quote_plus(key),
-        json.dumps(key)[1:-1],
-        key.replace("/", "\\/"),
-    }
-    return {form for form in forms if form}
+    return {form for form in (key, encoded) if form}
+
+
+_Origin = tuple[str, str, int | None]
+
+
+def _origin(url: httpx.URL) -> _Origin:
+    """Scheme, host and port (the scheme's default when none is written)."""
+    port = url.port if url.port is not None else {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host, port)
+
+
+def _upgrade(origin: _Origin, there: _Origin) -> bool:
+    """``http://host`` to ``https://host`` on the default ports: the same server, safer."""
+    return origin == ("http", there[1], 80) and there == ("https", origin[1], 443)
+
+
+def _shown_origin(origin: _Origin) -> str:
+    scheme, host, port = origin
+    host = f"[{host}]" if ":" in host else host
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
 
 
 def _host(url: str) -> str:
     return urlsplit(url).netloc.rpartition("@")[2] or url
 
 
-async def send(request: HttpRequest) -> HttpResponse:
-    """Make the call; raises ProviderError (see the module docstring)."""
+async def send(request: HttpRequest, on_hop: Callable[[str], None] | None = None) -> HttpResponse:
+    """Make the call; raises ProviderError (see the module docstring).
+
+    Redirects are followed one by one, at most ``max_redirects``; when there was one,
+    ``on_hop`` gets a line per hop (method, URL with secrets masked, status). A request that
+    carries a secret never follows a redirect to another origin (scheme, host, port; an
+    ``http`` to ``https`` upgrade of the same host excepted): it fails naming both origins,
+    since a header silently dropped would only give a puzzling 401, and a header kept would
+    hand the key to whoever the first server points at.
+    """
     import httpx
 
     used: set[str] = set()
@@ -194,19 +219,45 @@ async def send(request: HttpRequest) -> HttpResponse:
         f"the answer of {host} is larger than the limit of {request.max_bytes} bytes "
         "(raise max_bytes if it is expected)"
     )
+    secret_bearing = bool(request.secret_names())
     try:
-        async with (
-            httpx.AsyncClient(
-                timeout=request.timeout_s,
-                follow_redirects=True,
-                max_redirects=request.max_redirects,
-            ) as client,
-            client.stream(
+        async with httpx.AsyncClient(timeout=request.timeout_s) as client:
+            step = client.build_request(
                 request.method.upper(), request.url, params=query, headers=headers, **content
-            ) as response,
-        ):
-            raw = await read_bounded(response, request.max_bytes, too_big)
+            )
+            origin = _origin(step.url)
+            followed = 0
+            while True:
+                response = await client.send(step, stream=True)
+                try:
+                    following = response.next_request
+                    if following is not None:
+                        if on_hop is not None:
+                            on_hop(
+                                f"{step.method} {clean(str(step.url))} answered "
+                                f"{response.status_code}, redirecting to "
+                                f"{clean(str(following.url))}"
+                            )
+                        if followed >= request.max_redirects:
+                            raise httpx.TooManyRedirects("", request=step)
+                        there = _origin(following.url)
+                        if secret_bearing and there != origin and not _upgrade(origin, there):
+                            raise ProviderError(
+                                f"{_shown_origin(origin)} redirected to another origin, "
+                                f"{_shown_origin(there)}; the request carries a secret in its "
+                                "headers or query, so it was not sent there (call that URL "
+                                "directly if you trust it)"
+                            )
+                        followed += 1
+                        step = following
+                        continue
+                    raw = await read_bounded(response, request.max_bytes, too_big)
+                finally:
+                    await response.aclose()
+                break
             status = response.status_code
+            if on_hop is not None and followed:
+                on_hop(f"{step.method} {clean(str(step.url))} answered {status}")
             final_url = str(response.url.copy_with(query=None))
             content_type = response.headers.get("content-type", "")
             reply_headers = {k: clean(v) for k, v in response.headers.items()}

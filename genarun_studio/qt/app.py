@@ -5,6 +5,11 @@
 With ``--screenshot`` the window opens the tree, fits it to view, renders itself to the
 image and exits 0: for documentation and checks, and it works without a display
 (``QT_QPA_PLATFORM=offscreen``).
+
+Without a display (Linux with neither ``DISPLAY`` nor ``WAYLAND_DISPLAY`` nor
+``QT_QPA_PLATFORM``) it says so in one line and exits 2, before Qt would abort. Ctrl-C in
+the terminal closes the window as its close button does (asking to save changes); a second
+Ctrl-C quits at once (exit 130).
 """
 
 from __future__ import annotations
@@ -13,11 +18,93 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import sys
 import tempfile
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
+from types import FrameType
 
-__all__ = ["main", "screenshot"]
+__all__ = ["install_interrupt", "main", "no_display", "screenshot"]
+
+READY = "genarun-studio: the editor is open; Ctrl-C here closes it"
+"""Written to stderr once Ctrl-C is handled (tests wait for it)."""
+
+
+def no_display() -> str | None:
+    """The one-line reason a window cannot open here, or None.
+
+    Checked before the QApplication exists: Qt would abort the process (exit 134, "This
+    application failed to start ... Reinstalling the application may fix this problem").
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    if any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return None
+    return (
+        "genarun-studio: no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY "
+        "is set); run it in a desktop session, or without one render a picture with "
+        "`genarun-studio TREE --screenshot OUT.png` (or set QT_QPA_PLATFORM=offscreen)"
+    )
+
+
+def _quit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(130)  # Ctrl-C before the window is up: no KeyboardInterrupt traceback
+
+
+def install_interrupt(
+    window: object, hard_exit: Callable[[int], object] = os._exit
+) -> Callable[[], None]:
+    """Make Ctrl-C (SIGINT) work while Qt's event loop runs; returns the undo.
+
+    Python runs a signal handler only when it gets control, which a Qt loop waiting in C++
+    never gives it: the signal also writes to a socket (``signal.set_wakeup_fd``) that a
+    QSocketNotifier watches, so the handler runs at once. The first Ctrl-C closes the
+    window (its ``closeEvent`` asks to save changes and stops a run); a second one, e.g.
+    while that question is open, quits at once with 130 through ``hard_exit``.
+    """
+    import socket
+
+    from PySide6 import QtCore, QtWidgets
+
+    assert isinstance(window, QtWidgets.QWidget)
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    notifier = QtCore.QSocketNotifier(reader.fileno(), QtCore.QSocketNotifier.Type.Read)
+
+    def drain() -> None:
+        with suppress(OSError):
+            reader.recv(256)
+
+    notifier.activated.connect(drain)
+    presses = 0
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal presses
+        presses += 1
+        if presses > 1:
+            sys.stderr.write("\ngenarun-studio: interrupted again, quitting now\n")
+            sys.stderr.flush()
+            hard_exit(130)
+            return
+        sys.stderr.write("\ngenarun-studio: closing the editor (Ctrl-C again quits at once)\n")
+        sys.stderr.flush()
+        QtCore.QTimer.singleShot(0, window.close)  # from the event loop, not mid-slot
+
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+
+    def undo() -> None:
+        signal.signal(signal.SIGINT, previous)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        reader.close()
+        writer.close()
+
+    return undo
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -69,6 +156,20 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     if args.screenshot and "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    reason = no_display()
+    if reason is not None:
+        sys.stderr.write(reason + "\n")
+        return 2
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _quit_quietly)  # until the window handles it
+    try:
+        return _main(args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _main(args: argparse.Namespace) -> int:
     os.environ.setdefault("QT_API", "pyside6")  # the binding qasync picks
     os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
     try:
@@ -182,10 +283,16 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    with loop:
-        closed = asyncio.Event()
-        app.aboutToQuit.connect(closed.set)
-        loop.run_until_complete(closed.wait())
+    undo = install_interrupt(window)
+    sys.stderr.write(READY + "\n")
+    sys.stderr.flush()
+    try:
+        with loop:
+            closed = asyncio.Event()
+            app.aboutToQuit.connect(closed.set)
+            loop.run_until_complete(closed.wait())
+    finally:
+        undo()
     return 0
 
 

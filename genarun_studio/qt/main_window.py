@@ -339,6 +339,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.seed_edit.setPlaceholderText("random")
         self.seed_edit.setValidator(QtGui.QIntValidator(0, 2**31 - 1, self))
         self.seed_edit.setMaximumWidth(90)
+        self.seed_edit.setToolTip(
+            "The seed of the next run: the tree's own seed, or another one typed here "
+            "for this tree; empty with no tree seed: a random one (recorded with the run)"
+        )
+        self.seed_edit.textEdited.connect(self._on_seed_edited)
+        self._seed_typed = False
+        """Whether the Seed field holds what the user typed for this tree (kept until
+        another tree is opened) rather than the tree's own seed (followed as it changes)."""
         bar.addWidget(self.seed_edit)
 
     def _build_menus(self) -> None:
@@ -441,14 +449,28 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda change: None if change.more else self._on_document_changed()
         )
         self._show_properties([])
+        self._seed_typed = False  # a seed typed for the previous tree is not this one's
         self._on_document_changed()
         self._show_problems()  # an opened tree is checked at once, whatever its size
         QtCore.QTimer.singleShot(0, self.fit)
+
+    def _on_seed_edited(self, text: str) -> None:
+        tree_seed = self.document.tree.seed
+        self._seed_typed = text != ("" if tree_seed is None else str(tree_seed))
+
+    def _show_seed(self) -> None:
+        """The Seed field shows the seed a run of this tree will use: the tree's own, unless
+        the user typed another for this tree; never one left from the previous tree."""
+        seed = self.document.tree.seed
+        self.seed_edit.setPlaceholderText("random" if seed is None else f"{seed} (tree)")
+        if not self._seed_typed:
+            self.seed_edit.setText("" if seed is None else str(seed))
 
     def _on_document_changed(self) -> None:
         # the title carries the dirty marker itself (" *"); Qt's setWindowModified would want a
         # "[*]" placeholder and warns on every edit without one
         self.setWindowTitle(f"{self.document.title} — {APP}")
+        self._show_seed()
         self.act_undo.setEnabled(self.document.can_undo)
         self.act_redo.setEnabled(self.document.can_redo)
         if sum(1 for _ in self.document.tree.walk()) > CHECK_LATER_FROM:

@@ -11,10 +11,11 @@ has one open request. Every call needs the run's token as ``Authorization: Beare
 (``genarun hooks token RUN_ID``); tokens are per run, kept in the run folder, and never
 written to a log (uvicorn's access log shows paths, not headers).
 
-Status codes: 200 answered; 401 missing or wrong token; 404 unknown run, node or
-instance; 409 already answered; 413 body over :data:`MAX_BODY` bytes; 422 not JSON, no
-``answer``, an answer that does not fit (not an option, rating out of range), or a node
-with several open instances and no ``key``.
+Status codes: 200 answered; 401 missing or wrong token, checked first (an unknown run
+id gets 401 too, so run ids cannot be probed); 404 unknown node or instance; 409 already
+answered; 413 body over :data:`MAX_BODY` bytes; 422 not JSON, no ``answer``, a ``who``
+that is empty once control characters are removed, an answer that does not fit (not an
+option, rating out of range), or a node with several open instances and no ``key``.
 
 The server only writes answer files into run folders: a live run picks them up by polling,
 a run that ended waiting goes on with ``genarun resume``. It needs no engine and no Qt.
@@ -32,7 +33,12 @@ from urllib.parse import quote
 
 from genarun_studio.errors import RunError
 from genarun_studio.human.inbox import RunInbox
-from genarun_studio.human.request import AlreadyAnswered, AnswerInvalid, HumanRequest
+from genarun_studio.human.request import (
+    AlreadyAnswered,
+    AnswerInvalid,
+    HumanRequest,
+    printable,
+)
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -88,15 +94,20 @@ def hooks_app(project_root: Path) -> Starlette:
     def authorized(request: Request) -> tuple[str, Path, RunInbox]:
         params = request.path_params
         run_id = f"{params['tree_id']}/{params['stamp']}"
+        refused = _Refused(401, "missing or wrong token (Authorization: Bearer <run token>)")
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise refused
+        # An unknown run has no token a caller could hold: the same 401, so run ids cannot
+        # be probed without a valid token; 404 only comes after authentication.
         try:
             folder = project.run_folder(run_id)
         except RunError:
-            raise _Refused(404, f"no run {run_id!r}") from None
+            raise refused from None
         inbox = RunInbox(folder.path)
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not inbox.check_token(token.strip()):
-            raise _Refused(401, "missing or wrong token (Authorization: Bearer <run token>)")
+        if not inbox.check_token(token.strip()):
+            raise refused
         return run_id, folder.path, inbox
 
     def find(request: Request) -> tuple[str, RunInbox, list[HumanRequest]]:
@@ -214,9 +225,11 @@ def _parse_answer(body: bytes) -> tuple[Any, str]:
     if not isinstance(data, dict) or not ({"answer", "value"} & set(data)):
         raise _Refused(422, 'the body must be a JSON object with an "answer"')
     who = data.get("who", "webhook")
-    if not isinstance(who, str) or not who.strip() or len(who) > 200:
-        raise _Refused(422, '"who" must be a short text')
-    return data.get("answer", data.get("value")), who.strip()
+    if isinstance(who, str):
+        who = printable(who)  # no escape codes or line breaks for a terminal to show later
+    if not isinstance(who, str) or not who or len(who) > 200:
+        raise _Refused(422, '"who" must be a short text on one line')
+    return data.get("answer", data.get("value")), who
 
 
 def serve(project_root: Path, *, host: str = "127.0.0.1", port: int = 8765) -> None:
