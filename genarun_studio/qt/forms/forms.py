@@ -106,7 +106,7 @@ from genarun_studio.core.jsonpath import pydantic_problems
 from genarun_studio.core.tree import LANES, Node, RunLimits, Tree
 from genarun_studio.core.validate import Problem, node_paths
 from genarun_studio.errors import GenarunError
-from genarun_studio.qt.highlight import TemplateHighlighter
+from genarun_studio.qt.forms.highlight import TemplateHighlighter
 
 __all__ = ["DEBOUNCE_MS", "UNSET", "FieldEditor", "NodeForm", "TreeForm"]
 
