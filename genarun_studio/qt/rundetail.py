@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genarun_studio.qt.canvas import STATE_COLORS
+from genarun_studio.qt.canvas.style import STATE_COLORS
 from genarun_studio.qt.history import cost_text, duration_text
 from genarun_studio.store.index import RunIndex
 
