@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from genarun_studio.core.formats import load_tree
 from genarun_studio.engine import Engine, RunOptions
-from genarun_studio.qt.compare import RunCompare, compare_node, output_text
+from genarun_studio.qt.dialogs.compare import RunCompare, compare_node, output_text
 from genarun_studio.store import Project
 from genarun_studio.store.index import RunIndex
 

@@ -56,7 +56,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genarun_studio.qt.runlogs import read_log_records
+from genarun_studio.qt.panels.runlogs import read_log_records
 from genarun_studio.store.index import RunIndex
 
 __all__ = [

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from genarun_studio.qt.canvas.style import STATE_COLORS
-from genarun_studio.qt.history import cost_text, duration_text
+from genarun_studio.qt.panels.history import cost_text, duration_text
 from genarun_studio.store.rebuild import latest_records
 from genarun_studio.store.runfolder import RunFolder
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genarun_studio.qt.assets import IMAGE_SUFFIXES
+from genarun_studio.qt.panels.assets import IMAGE_SUFFIXES
 from genarun_studio.store.index import RunIndex
 from genarun_studio.store.rebuild import latest_records
 from genarun_studio.store.runfolder import RunFolder
