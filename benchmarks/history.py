@@ -135,9 +135,9 @@ def main() -> int:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
-    from genarun_studio.qt.assets import AssetGallery, wait_for_thumbnails
-    from genarun_studio.qt.history import RunHistoryPanel
-    from genarun_studio.qt.rundetail import RunDetail
+    from genarun_studio.qt.panels.assets import AssetGallery, wait_for_thumbnails
+    from genarun_studio.qt.panels.history import RunHistoryPanel
+    from genarun_studio.qt.panels.rundetail import RunDetail
     from genarun_studio.store import Project
 
     app = QApplication.instance() or QApplication([])

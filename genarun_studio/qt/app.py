@@ -252,7 +252,7 @@ def _main(args: argparse.Namespace) -> int:
             dialog.set_node(node)
             shown = dialog
         elif args.view.startswith("assets:"):
-            from genarun_studio.qt.assets import wait_for_thumbnails
+            from genarun_studio.qt.panels.assets import wait_for_thumbnails
 
             window.assets_dock.raise_()
             window.resizeDocks([window.assets_dock], [480], QtCore.Qt.Orientation.Vertical)

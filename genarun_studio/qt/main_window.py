@@ -117,10 +117,10 @@ class MainWindow(QtWidgets.QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        from genarun_studio.qt.inspector import InstanceInspector
-        from genarun_studio.qt.logpane import LogPane
-        from genarun_studio.qt.palette import NodePalette
-        from genarun_studio.qt.problems import ProblemsList
+        from genarun_studio.qt.panels.inspector import InstanceInspector
+        from genarun_studio.qt.panels.logpane import LogPane
+        from genarun_studio.qt.panels.palette import NodePalette
+        from genarun_studio.qt.panels.problems import ProblemsList
 
         left = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
         right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
@@ -141,28 +141,28 @@ class MainWindow(QtWidgets.QMainWindow):
         self.problems.nodeActivated.connect(self._select_node)
         self.problems_dock = self._dock("Problems", self.problems, bottom)
         self.tabifyDockWidget(self.log_dock, self.problems_dock)
-        from genarun_studio.qt.history import RunHistoryPanel
+        from genarun_studio.qt.panels.history import RunHistoryPanel
 
         self.history = RunHistoryPanel(self._project_index())
         self.history.runActivated.connect(self._on_history_run)
         self.history_dock = self._dock("History", self.history, bottom)
         self.tabifyDockWidget(self.problems_dock, self.history_dock)
-        from genarun_studio.qt.rundetail import RunDetail
+        from genarun_studio.qt.panels.rundetail import RunDetail
 
         self.run_detail = RunDetail(self._project_index())
         self.run_detail_dock = self._dock("Run", self.run_detail, bottom)
         self.tabifyDockWidget(self.history_dock, self.run_detail_dock)
-        from genarun_studio.qt.assets import AssetGallery
+        from genarun_studio.qt.panels.assets import AssetGallery
 
         self.assets = AssetGallery(self._project_index())
         self.assets_dock = self._dock("Assets", self.assets, bottom)
         self.tabifyDockWidget(self.run_detail_dock, self.assets_dock)
-        from genarun_studio.qt.costs import CostView
+        from genarun_studio.qt.panels.costs import CostView
 
         self.costs = CostView(self._project_index())
         self.costs_dock = self._dock("Costs", self.costs, bottom)
         self.tabifyDockWidget(self.assets_dock, self.costs_dock)
-        from genarun_studio.qt.answers import AnswersPanel
+        from genarun_studio.qt.panels.answers import AnswersPanel
 
         self.answers = AnswersPanel(self.runner)
         self.answers_dock = self._dock("Answers needed", self.answers, right)
@@ -175,7 +175,7 @@ class MainWindow(QtWidgets.QMainWindow):
             )
         )
         self.properties_dock.raise_()
-        from genarun_studio.qt.indexes import IndexBrowser
+        from genarun_studio.qt.panels.indexes import IndexBrowser
 
         self.index_browser = IndexBrowser(self.runner.project.root)
         self.indexes_dock = self._dock("Indexes", self.index_browser, bottom)
@@ -721,7 +721,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def compare_runs(self, run_a: str | None = None, run_b: str | None = None) -> Any:
         """Open the comparison of two runs (default: the two selected in the History tab,
         or the selected one and the run before it of the same tree)."""
-        from genarun_studio.qt.compare import RunCompare
+        from genarun_studio.qt.dialogs.compare import RunCompare
 
         index = self._project_index()
         if index is None:
@@ -804,7 +804,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _quick_add(self, scene_pos: object) -> None:
         """Tab or a double-click on the canvas: pick a type, add it at ``scene_pos``."""
         assert isinstance(scene_pos, QtCore.QPointF)
-        from genarun_studio.qt.palette import QuickAddPopup
+        from genarun_studio.qt.panels.palette import QuickAddPopup
 
         type_id = QuickAddPopup.ask(self, self.registry, QtGui.QCursor.pos())
         if type_id and self.canvas is not None:
@@ -930,7 +930,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def test_call(self) -> Any:
         """Open the "Test call" window for the one selected node; returns it (or None)."""
-        from genarun_studio.qt.apitest import ApiTestDialog
+        from genarun_studio.qt.dialogs.apitest import ApiTestDialog
 
         ids = self.canvas.selected_ids() if self.canvas else []
         if len(ids) != 1:
@@ -1092,7 +1092,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- misc ----------------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        from genarun_studio.qt.settings import SettingsDialog
+        from genarun_studio.qt.dialogs.settings import SettingsDialog
 
         SettingsDialog(self).exec()
         self._show_properties(self.canvas.selected_ids() if self.canvas is not None else [])

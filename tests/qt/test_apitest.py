@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PySide6 import QtWidgets
 
-from genarun_studio.qt.apitest import ApiTestDialog
+from genarun_studio.qt.dialogs.apitest import ApiTestDialog
 from genarun_studio.qt.forms import NodeForm
 from genarun_studio.qt.main_window import MainWindow
 
@@ -80,7 +80,7 @@ def test_the_api_form_edits_the_definition_as_text(window: MainWindow) -> None:
 
 
 def test_the_inspector_shows_the_fill_and_the_http_call(qtbot: Any, tmp_path: Path) -> None:
-    from genarun_studio.qt.inspector import InstanceInspector
+    from genarun_studio.qt.panels.inspector import InstanceInspector
     from tests.qt.test_panels import instances_of, run_tree
 
     run = run_tree(BRIEF, tmp_path)

@@ -10,7 +10,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
-from genarun_studio.qt.assets import AssetGallery, make_thumbnail, thumbnail_path
+from genarun_studio.qt.panels.assets import AssetGallery, make_thumbnail, thumbnail_path
 from genarun_studio.store import Project
 from tests.qt.image_runs import image_tree, run_tree
 

@@ -252,47 +252,11 @@ def test_a_node_type_dropped_from_the_palette_is_added_where_it_fell(canvas: Tre
     assert canvas.selected_ids() == [new.id]
 
 
-def _tree_document(*roots: Any) -> TreeDocument:
-    from genarun_studio.core.tree import Tree
-
-    return TreeDocument(Tree(id="t", nodes=list(roots)), None, default_registry())
-
-
-def test_the_layout_puts_children_right_of_parents_and_never_two_nodes_on_one_place() -> None:
-    from genarun_studio.core.tree import Node
-    from genarun_studio.qt.canvas import X_STEP, tree_layout
-
-    def leaf(node_id: str) -> Node:
-        return Node(id=node_id, type="template", config={"template": "x"})
-
-    wide = Node(id="wide", type="template", config={"template": "x"})
-    wide.children = [leaf(f"w{i}") for i in range(300)]
-    deep = Node(id="deep", type="template", config={"template": "x"})
-    deep.children = [leaf("d1"), wide, leaf("d2")]
-    document = _tree_document(deep, leaf("other"))
-    positions = tree_layout(document)
-    assert len(positions) == len(list(document.tree.walk()))
-    assert len(set(positions.values())) == len(positions)  # no two on one place
-    parents = document.tree.parents()
-    for node_id, parent in parents.items():
-        if parent is not None:
-            assert positions[node_id][0] > positions[parent][0]
-    # 300 leaves of one node: a grid of columns, not a 300-row column
-    xs = {positions[f"w{i}"][0] for i in range(300)}
-    ys = {positions[f"w{i}"][1] for i in range(300)}
-    assert len(xs) > 5
-    assert len(ys) < 60
-    assert min(xs) == positions["wide"][0] + X_STEP
-    # the next sibling's rows come after the grid's
-    assert positions["d2"][1] > max(ys)
-    assert positions["other"][1] > positions["d2"][1]
-
-
 def test_auto_layout_keeps_the_positions_in_the_tree(canvas: TreeCanvas) -> None:
     canvas.item("hero").setPos(5000, 5000)
     canvas.document.set_ui("hero", pos=[5000, 5000])
     canvas.auto_layout()
-    from genarun_studio.qt.canvas import tree_layout
+    from genarun_studio.core.layout import tree_layout
 
     expected = tree_layout(canvas.document)
     for node_id, (x, y) in expected.items():

@@ -1,4 +1,5 @@
-"""Comparing one node's output between two real mock runs."""
+"""The compare dialog: one node's output of two real mock runs side by side (the
+comparison itself is tested without Qt in tests/store/test_compare.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pytestqt.qtbot import QtBot
 
 from genarun_studio.core.formats import load_tree
 from genarun_studio.engine import Engine, RunOptions
-from genarun_studio.qt.compare import RunCompare, compare_node, output_text
+from genarun_studio.qt.dialogs.compare import RunCompare
 from genarun_studio.store import Project
+from genarun_studio.store.compare import output_text
 from genarun_studio.store.index import RunIndex
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
@@ -44,18 +46,6 @@ def runs(tmp_path: Path) -> Iterator[Runs]:
 
     yield Runs(project, asyncio.run(go()))
     project.close()
-
-
-def test_two_seeds_differ_and_a_rerun_is_identical(runs: Runs) -> None:
-    different = compare_node(runs.index, runs.first, runs.second, "site")
-    assert [c.kind for c in different] == ["differ"]
-    diff = different[0].diff()
-    assert any(line.startswith("-") and not line.startswith("---") for line in diff)
-    assert any(line.startswith("+") and not line.startswith("+++") for line in diff)
-    same = compare_node(runs.index, runs.first, runs.again, "article")
-    assert len(same) == 3
-    assert {c.kind for c in same} == {"same"}
-    assert all(c.diff() == [] for c in same)
 
 
 def test_the_dialog_shows_a_text_diff_and_images_side_by_side(qtbot: QtBot, runs: Runs) -> None:

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from genarun_studio.core.formats import load_tree
 from genarun_studio.engine import Engine, RunOptions
-from genarun_studio.qt.costs import CostView
+from genarun_studio.qt.panels.costs import CostView
 from genarun_studio.store import Project
 from genarun_studio.store.index import RunIndex
 

@@ -26,7 +26,7 @@ from genarun_studio.core.tree import Node, Tree
 from genarun_studio.core.validate import Problem, node_paths
 from genarun_studio.errors import TemplateError
 from genarun_studio.qt.forms import NodeForm, TreeForm
-from genarun_studio.qt.highlight import TemplateHighlighter, template_spans
+from genarun_studio.qt.forms.highlight import TemplateHighlighter, template_spans
 
 EXAMPLES = Path(__file__).parents[2] / "resources" / "examples"
 

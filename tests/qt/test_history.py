@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from genarun_studio.core.formats import load_tree
 from genarun_studio.engine import Engine, RunOptions
-from genarun_studio.qt.history import (
+from genarun_studio.qt.panels.history import (
     COST,
     STARTED,
     STATUS,

@@ -9,7 +9,7 @@ from typing import Any
 
 from genarun_studio.engine import RunOptions
 from genarun_studio.providers.mock import MockProvider
-from genarun_studio.qt.compare import RunCompare
+from genarun_studio.qt.dialogs.compare import RunCompare
 from genarun_studio.qt.main_window import MainWindow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
@@ -45,7 +45,7 @@ def test_delete_asks_then_removes_folder_and_rows(
     assert asked == [[second.run_id, first.run_id]]
     assert Path(first.run_dir).is_dir()
     window._on_history_run(first.run_id)
-    from genarun_studio.qt.assets import make_thumbnail
+    from genarun_studio.qt.panels.assets import make_thumbnail
 
     cache = index.path.parent / "thumbs"
     thumbs = {

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 from genarun_studio.core.formats import load_tree
 from genarun_studio.engine import Engine, RunOptions
 from genarun_studio.providers.mock import MockProvider
-from genarun_studio.qt.history import INSTANCES, STATUS, RunHistoryPanel
+from genarun_studio.qt.panels.history import INSTANCES, STATUS, RunHistoryPanel
 from genarun_studio.store import Project
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
@@ -62,7 +62,7 @@ def test_runs_of_another_process_show_up_by_themselves(qtbot: QtBot, tmp_path: P
     import subprocess
     import sys
 
-    from genarun_studio.qt.history import EXTERNAL_POLL_MS
+    from genarun_studio.qt.panels.history import EXTERNAL_POLL_MS
 
     project = Project(tmp_path / "project")
     panel = RunHistoryPanel(project.index)

@@ -11,7 +11,7 @@ import pytest
 from PySide6 import QtCore
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from genarun_studio.qt.indexes import IndexBrowser
+from genarun_studio.qt.panels.indexes import IndexBrowser
 from genarun_studio.rag import IndexStore
 from tests.rag.conftest import minilm, tiny_clip, write_images
 

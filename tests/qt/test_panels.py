@@ -25,10 +25,10 @@ from genarun_studio.core.validate import Problem, check_tree
 from genarun_studio.engine import Engine, Run, RunOptions
 from genarun_studio.engine import events as ev
 from genarun_studio.engine.instance import NodeInstance
-from genarun_studio.qt.inspector import THUMBNAIL_PX, InstanceInspector, image_asset
-from genarun_studio.qt.logpane import LogPane
-from genarun_studio.qt.palette import NODE_TYPE_MIME, NodePalette, QuickAddPopup
-from genarun_studio.qt.problems import ProblemsList
+from genarun_studio.qt.panels.inspector import THUMBNAIL_PX, InstanceInspector, image_asset
+from genarun_studio.qt.panels.logpane import LogPane
+from genarun_studio.qt.panels.palette import NODE_TYPE_MIME, NodePalette, QuickAddPopup
+from genarun_studio.qt.panels.problems import ProblemsList
 from genarun_studio.resources import resource_path
 from genarun_studio.store import Project
 

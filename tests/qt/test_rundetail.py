@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from genarun_studio.core.formats import load_tree
 from genarun_studio.engine import Engine, RunOptions
-from genarun_studio.qt.rundetail import MAX_CHILDREN, RunDetail, pack_rows
+from genarun_studio.qt.panels.rundetail import MAX_CHILDREN, RunDetail, pack_rows
 from genarun_studio.store import Project
 from genarun_studio.store.index import RunIndex
 

@@ -9,7 +9,7 @@ from PySide6 import QtWidgets
 from genarun_studio import secrets
 from genarun_studio.core.tree import ModelProfile
 from genarun_studio.profiles import load_profiles, save_profiles
-from genarun_studio.qt.settings import SettingsDialog
+from genarun_studio.qt.dialogs.settings import SettingsDialog
 from tests.keyring_memory import MemoryKeyring
 
 

@@ -16,7 +16,7 @@ Nothing is re-read until the next ``show_run``.
 * **Output** — ``output.json`` as an expandable tree (at most :data:`MAX_CHILDREN` children
   per node), or a message when the file is missing or unreadable.
 * **Errors** — the failed instances (key and error), or "No failures".
-* **Logs** — :class:`~genarun_studio.qt.runlogs.RunLogs`: per instance the prompt, the raw
+* **Logs** — :class:`~genarun_studio.qt.panels.runlogs.RunLogs`: per instance the prompt, the raw
   answer, errors and log lines, filterable. Read from ``logs.json`` (or the journal) only
   when the tab is first shown for a run, so opening a big run stays fast.
 """
@@ -52,8 +52,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genarun_studio.qt.canvas import STATE_COLORS
-from genarun_studio.qt.history import cost_text, duration_text
+from genarun_studio.qt.canvas.style import STATE_COLORS
+from genarun_studio.qt.panels.history import cost_text, duration_text
 from genarun_studio.store.index import RunIndex
 
 __all__ = [
@@ -206,7 +206,7 @@ class RunDetail(QWidget):
         self.tabs.addTab(self.nodes, "Nodes")
         self.tabs.addTab(self.output_stack, "Output")
         self.tabs.addTab(self.errors, "Errors")
-        from genarun_studio.qt.runlogs import RunLogs
+        from genarun_studio.qt.panels.runlogs import RunLogs
 
         self.logs = RunLogs(self)
         self.tabs.addTab(self.logs, "Logs")

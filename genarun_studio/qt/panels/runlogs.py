@@ -12,7 +12,6 @@ each prompt turn, the raw answer and usage, the picks, errors and log lines.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -38,33 +37,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genarun_studio.qt.canvas import STATE_COLORS
-from genarun_studio.qt.history import cost_text, duration_text
-from genarun_studio.store.rebuild import latest_records
-from genarun_studio.store.runfolder import RunFolder
+from genarun_studio.qt.canvas.style import STATE_COLORS
+from genarun_studio.qt.panels.history import cost_text, duration_text
+from genarun_studio.store.runlogs import read_log_records
 
-__all__ = ["LOG_COLUMNS", "LogEntry", "RunLogs", "read_log_records"]
+__all__ = ["LOG_COLUMNS", "LogEntry", "RunLogs"]
 
 LOG_COLUMNS = ("Instance", "Node", "State", "Attempts", "Duration", "Prompt", "Error")
 KEY, NODE, STATE, ATTEMPTS, DURATION, PROMPT, ERROR = range(len(LOG_COLUMNS))
 ModelIndex = QModelIndex | QPersistentModelIndex
-
-
-def read_log_records(run_dir: Path, run_id: str = "") -> tuple[list[dict[str, Any]], str]:
-    """The instance records of a run and where they came from (``logs.json`` or
-    ``journal.jsonl``); ``([], message)`` when neither can be read."""
-    logs = run_dir / "logs.json"
-    if logs.is_file():
-        try:
-            data = json.loads(logs.read_text(encoding="utf-8"))
-            records = data.get("instances") if isinstance(data, dict) else None
-            if isinstance(records, list):
-                return [r for r in records if isinstance(r, dict) and "key" in r], "logs.json"
-        except (OSError, ValueError):
-            pass  # fall back to the journal, which holds the same records
-    if (run_dir / "journal.jsonl").is_file():
-        return latest_records(RunFolder(run_dir, run_id)), "journal.jsonl"
-    return [], f"this run has no logs.json and no journal ({run_dir})"
 
 
 def _prompt_of(call: dict[str, Any]) -> str:

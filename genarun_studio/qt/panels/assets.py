@@ -56,8 +56,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genarun_studio.qt.runlogs import read_log_records
 from genarun_studio.store.index import RunIndex
+from genarun_studio.store.runlogs import IMAGE_SUFFIXES, read_log_records
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -73,7 +73,6 @@ __all__ = [
 
 THUMB_SIZE = 160
 """Longest side of a thumbnail, in pixels."""
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"})
 PATH_ROLE = int(Qt.ItemDataRole.UserRole)
 ModelIndex = QModelIndex | QPersistentModelIndex
 

@@ -9,17 +9,14 @@ one tree give their instances the same keys). For every key it shows:
 * images (the instance's asset files) next to each other;
 * keys found in only one of the runs, and failures with their errors.
 
-:func:`compare_node` is the same comparison without widgets.
+The comparison itself is Qt-free: :mod:`genarun_studio.store.compare`.
 """
 
 from __future__ import annotations
 
 import difflib
 import html
-import json
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -32,100 +29,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genarun_studio.qt.assets import IMAGE_SUFFIXES
+from genarun_studio.store.compare import Comparison, compare_node, compared_value, output_text
 from genarun_studio.store.index import RunIndex
-from genarun_studio.store.rebuild import latest_records
-from genarun_studio.store.runfolder import RunFolder
 
-__all__ = ["Comparison", "RunCompare", "compare_node", "output_text"]
+__all__ = ["RunCompare"]
 
 IMAGE_WIDTH = 320
 """Pixels an image is shown wide in the comparison."""
 MAX_CHOICES = 500
 """Runs offered when no run is given (the newest)."""
-
-
-def output_text(value: Any) -> str:
-    """An output as text: strings as they are, anything else as indented JSON."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-
-
-@dataclass
-class Comparison:
-    """One instance key of a node in two runs."""
-
-    key: str
-    a: dict[str, Any] | None
-    b: dict[str, Any] | None
-    images_a: list[Path] = field(default_factory=list)
-    images_b: list[Path] = field(default_factory=list)
-
-    @property
-    def kind(self) -> str:
-        """``only_a``, ``only_b``, ``same`` or ``differ``."""
-        if self.b is None:
-            return "only_a"
-        if self.a is None:
-            return "only_b"
-        same = _value(self.a) == _value(self.b) and _sizes(self.images_a) == _sizes(self.images_b)
-        return "same" if same else "differ"
-
-    def diff(self) -> list[str]:
-        """A unified diff of the two outputs (empty when they are equal)."""
-        a = output_text(_value(self.a)).splitlines() if self.a is not None else []
-        b = output_text(_value(self.b)).splitlines() if self.b is not None else []
-        return list(difflib.unified_diff(a, b, "a", "b", lineterm=""))
-
-
-def _value(record: dict[str, Any] | None) -> Any:
-    if record is None:
-        return None
-    if record.get("state") == "failed":
-        return {"error": record.get("error")}
-    return record.get("output")
-
-
-def _sizes(paths: list[Path]) -> list[bytes]:
-    return [p.read_bytes() if p.is_file() else b"" for p in paths]
-
-
-def _records(index: RunIndex, run_id: str) -> tuple[Path | None, list[dict[str, Any]]]:
-    run = index.run(run_id)
-    if run is None:
-        return None, []
-    run_dir = Path(str(run["run_dir"]))
-    return run_dir, latest_records(RunFolder(run_dir, run_id))
-
-
-def _images(run_dir: Path | None, record: dict[str, Any] | None) -> list[Path]:
-    if run_dir is None or record is None:
-        return []
-    return [
-        run_dir / str(rel)
-        for rel in record.get("assets") or []
-        if Path(str(rel)).suffix.lower() in IMAGE_SUFFIXES
-    ]
-
-
-def compare_node(index: RunIndex, run_a: str, run_b: str, node_id: str) -> list[Comparison]:
-    """The instances of ``node_id`` in two runs, matched by key (``run_a``'s order first)."""
-    dir_a, records_a = _records(index, run_a)
-    dir_b, records_b = _records(index, run_b)
-    by_a = {r["key"]: r for r in records_a if r.get("node_id") == node_id}
-    by_b = {r["key"]: r for r in records_b if r.get("node_id") == node_id}
-    keys = list(dict.fromkeys([*by_a, *by_b]))
-    return [
-        Comparison(
-            key,
-            by_a.get(key),
-            by_b.get(key),
-            _images(dir_a, by_a.get(key)),
-            _images(dir_b, by_b.get(key)),
-        )
-        for key in keys
-    ]
 
 
 _NEXT_LINKS = re.compile(r'<t([dh]) class="diff_next"[^>]*>.*?</t\1>', re.DOTALL)
@@ -289,8 +201,8 @@ class RunCompare(QDialog):
             if item.kind == "same":
                 parts.append("<p><i>identical</i></p>")
                 continue
-            a = output_text(_value(item.a)).splitlines() if item.a is not None else []
-            b = output_text(_value(item.b)).splitlines() if item.b is not None else []
+            a = output_text(compared_value(item.a)).splitlines() if item.a is not None else []
+            b = output_text(compared_value(item.b)).splitlines() if item.b is not None else []
             table = differ.make_table(a, b, run_a, run_b)
             table = _NEXT_LINKS.sub("", table)  # difflib's "next change" links
             table = table.replace('<td class="diff_header"', '<td class="diff_header" width="28"')

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genarun_studio.qt.history import cost_text
+from genarun_studio.qt.panels.history import cost_text
 from genarun_studio.store.index import RunIndex
 
 __all__ = ["CHART_DAYS", "Column", "CostChart", "CostView", "RowsModel"]
