@@ -803,12 +803,13 @@ class Run:
         # Explicit names (inputs, output keys, node ids, i/index) first; then, by bare name,
         # the top-level fields of the nearest object output (decisions.md, "Object fields").
         base = {k: v for k, v in inst.context.items() if k != "parent" and k not in inst.fields}
+        node_type = self.registry.get(node.type)
+        named = node_type.names_output(self._config(node, node_type))
         if inst.fanned_out:
             for index, item in enumerate(output):
                 explicit = {
                     **base,
-                    node.key: item,
-                    node.id: item,
+                    **({node.key: item, node.id: item} if named else {}),
                     "i": item,
                     "item": item,
                     "index": index,
@@ -818,7 +819,8 @@ class Run:
                 for child in node.children:
                     self._schedule(child, inst, index, {**explicit, **fields}, fields)
         else:
-            explicit = {**base, node.key: output, node.id: output, "parent": inst.context}
+            own = {node.key: output, node.id: output} if named else {}
+            explicit = {**base, **own, "parent": inst.context}
             fields = _visible_fields(inst.fields, output, explicit)
             for child in node.children:
                 self._schedule(child, inst, None, {**explicit, **fields}, fields)

@@ -167,6 +167,9 @@ class ObjectNode(_ChatNode):
             return {"group": True}
         return super().plan(ctx, config)
 
+    def names_output(self, config: LLMConfig) -> bool:
+        return bool(config.prompt)  # a group's {} would hide an input of its name
+
     async def run(self, ctx: NodeContext, config: LLMConfig, plan: Plan) -> Any:
         if plan.get("group"):
             return {}
