@@ -26,13 +26,17 @@ else the only export that looks like a tree (an object with ``type`` or ``genera
 
 from __future__ import annotations
 
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from genarun_studio.errors import TreeError
 
 __all__ = ["JsModule", "choose_export", "module_value", "parse_js_module", "read_js_module"]
 
+T = TypeVar("T")
 _PREFERRED = "projectConfig"
 MAX_JS_DEPTH = 200
 """Deepest literal nesting read (a tree file's JSON may nest 200 levels too)."""
@@ -62,6 +66,40 @@ def _error(file: str | None, node: Any, message: str) -> TreeError:
     return TreeError(file, [(_where(node), message)])
 
 
+_PARSE_RECURSION = 20_000
+"""Python frames the parse may use: esprima's recursive descent takes about 20 frames per
+level of nesting, so the default limit (1,000) stopped at some 45 levels of objects and
+arrays; a tree file may nest :data:`MAX_JS_DEPTH`."""
+
+
+def _deep(work: Callable[[], T]) -> T:
+    """``work()`` in a thread with a large stack and a raised recursion limit (restored)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, _PARSE_RECURSION))
+    try:
+        old_size = threading.stack_size(256 * 1024 * 1024)
+        try:
+            thread = threading.Thread(target=run, name="genarun-js-parse", daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(old_size)
+        thread.join()
+    finally:
+        sys.setrecursionlimit(old_limit)
+    if "error" in box:
+        raise box["error"]
+    result: T = box["value"]
+    return result
+
+
 def parse_js_module(source: str, *, file: str | None = None) -> JsModule:
     """Parse ``source`` as an ES module; raises TreeError (file, line, column) on bad syntax."""
     try:
@@ -78,7 +116,7 @@ def parse_js_module(source: str, *, file: str | None = None) -> JsModule:
         ) from None
 
     try:
-        program = esprima.parseModule(source, {"loc": True})
+        program = _deep(lambda: esprima.parseModule(source, {"loc": True}))
     except esprima.Error as exc:
         text = str(getattr(exc, "message", exc) or exc)
         if text.startswith("Line ") and ": " in text:

@@ -257,3 +257,18 @@ def test_the_shipped_original_style_example_loads_without_warnings() -> None:
     assert tree.nodes[0].id == "almanac"
     assert tree.nodes[0].config == {}
     assert check_tree(tree, default_registry()) == []
+
+
+def test_deep_nesting_reads_up_to_the_limit_and_beyond_is_one_clear_error() -> None:
+    # 150 levels: esprima's recursion stopped near 45 with Python's default limit
+    deep = "export const t = " + "{a: [" * 75 + "1" + "]}" * 75 + ";"
+    value = read_js_module(deep)
+    for _ in range(75):
+        value = value["a"][0]
+    assert value == 1
+    limit = sys.getrecursionlimit()
+    absurd = "export const t = " + "[" * 5000 + "]" * 5000 + ";"
+    message = error_of(absurd)
+    assert "nests" in message
+    assert "\n" not in message
+    assert sys.getrecursionlimit() == limit  # the raised limit was only for the parse
