@@ -19,9 +19,11 @@ when the module loads, so the original never saw the text ``${year}`` from a bac
 string; its Genarun variables are ``${year}`` inside plain ``"..."`` or ``'...'`` strings
 (or ``\\${year}`` in backticks, which JavaScript keeps as text, and so do we).
 
-Which export is the tree: ``--export NAME`` (``export_name``) if given; else
-``projectConfig`` (it carries the models); else the default export; else the only export;
-else the only export that looks like a tree (an object with ``type`` or ``generations``).
+Which export is the tree: ``--export NAME`` (``export_name``; an export or any top-level
+const) if given; else ``projectConfig`` (it carries the models); else the default export;
+else the only export; else the only export that looks like a tree (an object with ``type``
+or ``generations``, or an array). A module that exports nothing (a script such as the
+original's ``t2.js``) gives its only top-level const that looks like a tree.
 """
 
 from __future__ import annotations
@@ -190,15 +192,24 @@ def choose_export(module: JsModule, export_name: str | None = None) -> str:
     names = list(module.exports)
     listed = ", ".join(names) if names else "none"
     if export_name is not None:
-        if export_name not in module.exports:
+        if export_name not in module.exports and export_name not in module.bindings:
             raise TreeError(
                 module.file, [("", f"exports no {export_name!r}; its exports: {listed}")]
             )
         return export_name
-    if not names:
+    if not names:  # a script such as the original's t2.js: its one tree-like const
+        consts = [n for n, node in module.bindings.items() if _looks_like_tree(node)]
+        if len(consts) == 1:
+            return consts[0]
         raise TreeError(
             module.file,
-            [("", "exports nothing; expected e.g. `export const projectConfig = {...}`")],
+            [
+                (
+                    "",
+                    "exports nothing and holds no one tree-like const; "
+                    "expected e.g. `export const projectConfig = {...}`",
+                )
+            ],
         )
     if _PREFERRED in module.exports:
         return _PREFERRED
@@ -297,7 +308,7 @@ def module_value(module: JsModule, name: str) -> Any:
             return resolve(node)
         raise _error(file, node, f"{_describe(node)} is not read (only literal data is)")
 
-    target = module.exports[name]
+    target = module.exports.get(name, module.bindings.get(name))
     if name in module.bindings and module.bindings[name] is target:
         return resolve(_Ident(name, target))
     return convert(target, 1)

@@ -155,7 +155,21 @@ def test_without_project_config_the_only_tree_like_export_is_taken() -> None:
     assert read_js_module("export default [{type: 'text'}];") == [{"type": "text"}]
     two = "export const a = {type: 'text'}; export const b = {type: 'text'};"
     assert "exports several values (a, b); choose one with --export NAME" in error_of(two)
-    assert "exports nothing" in error_of("const a = {type: 'text'};")
+    assert "exports nothing" in error_of("const a = 1;")
+    assert "exports nothing" in error_of("const a = {type: 'text'}; const b = {type: 'text'};")
+
+
+def test_a_script_that_exports_nothing_gives_its_one_tree_and_export_names_any_const() -> None:
+    # the shape of the original's t2.js: a const tree, then code that runs it
+    script = (
+        "import { processTree } from './core/processor.js';\n"
+        "const testTree = { id: 'y', type: 'object', generations: [] };\n"
+        "async function runTest() { await processTree(testTree, { year: '2024' }); }\n"
+        "runTest();\n"
+    )
+    assert read_js_module(script)["id"] == "y"
+    two = "const a = {type: 'text'}; export const b = {type: 'image'};"
+    assert read_js_module(two, export_name="a") == {"type": "text"}
 
 
 def test_export_is_refused_for_a_json_file(tmp_path: Path) -> None:
