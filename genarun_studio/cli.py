@@ -61,6 +61,12 @@ def cli() -> None:
 @cli.command()
 @click.argument("tree", type=click.Path(path_type=Path))
 @click.option(
+    "--export",
+    "export_name",
+    metavar="NAME",
+    help="For a .js tree: the export to read (default: projectConfig, else the only one).",
+)
+@click.option(
     "--input",
     "-i",
     "inputs",
@@ -136,6 +142,7 @@ def cli() -> None:
 )
 def run(
     tree: Path,
+    export_name: str | None,
     inputs: tuple[str, ...],
     inputs_file: Path | None,
     seed: int | None,
@@ -154,7 +161,8 @@ def run(
     quiet: bool,
     auto_answer: bool,
 ) -> None:
-    """Run TREE (a .genarun.json file, native or legacy) and write a run folder."""
+    """Run TREE (a .genarun.json file, native or legacy, or an original Genarun .js tree)
+    and write a run folder."""
     from genarun_studio.core.formats import load_tree
     from genarun_studio.engine import RunOptions
 
@@ -176,7 +184,7 @@ def run(
     if assume_items is not None and not dry_run:
         _fail("--assume-items only makes sense with --dry-run")
     try:
-        tree_model = load_tree(tree)
+        tree_model = load_tree(tree, export_name=export_name)
         engine = _engine(project, mock_latency=mock_latency, assume_items=assume_items)
         options = RunOptions(
             seed=seed,
@@ -293,15 +301,21 @@ def resume(
 
 @cli.command()
 @click.argument("tree", type=click.Path(path_type=Path))
+@click.option(
+    "--export",
+    "export_name",
+    metavar="NAME",
+    help="For a .js tree: the export to read (default: projectConfig, else the only one).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON array.")
-def validate(tree: Path, as_json: bool) -> None:
+def validate(tree: Path, export_name: str | None, as_json: bool) -> None:
     """Check TREE: structure, node configs, templates and variables. Exit 2 on errors."""
     from genarun_studio.core.formats import load_tree
     from genarun_studio.core.registry import default_registry
     from genarun_studio.core.validate import check_tree
 
     try:
-        model = load_tree(tree)
+        model = load_tree(tree, export_name=export_name)
     except TreeError as exc:
         if as_json:
             click.echo(
@@ -336,6 +350,48 @@ def validate(tree: Path, as_json: bool) -> None:
             click.echo(f"{tree}: {problem}", err=True)
         count = sum(1 for _ in model.walk())
         click.echo(f"{tree}: valid ({count} nodes, {len(problems)} warning(s))")
+
+
+@cli.command("import")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--export",
+    "export_name",
+    metavar="NAME",
+    help="For a .js tree: the export to read (default: projectConfig, else the only one).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Where to write the native tree ('-' for stdout); default: beside SOURCE, "
+    "named NAME.genarun.json.",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def import_(source: Path, export_name: str | None, output: Path | None, force: bool) -> None:
+    """Convert SOURCE (an original Genarun .js tree or legacy JSON) to a native tree file.
+
+    The module is parsed, never run. An existing OUTPUT is kept unless --force is given."""
+    from genarun_studio.core.formats import dumps_tree, load_tree, save_tree, slug_of
+
+    try:
+        model = load_tree(source, export_name=export_name)
+    except TreeError as exc:
+        _fail(str(exc))
+    if output is not None and str(output) == "-":
+        click.echo(dumps_tree(model), nl=False)
+        return
+    target = output if output is not None else source.with_name(f"{slug_of(source)}.genarun.json")
+    if target.exists() and target.resolve() == source.resolve():
+        _fail(f"{target}: is the file being imported; choose another -o")
+    if target.exists() and not force:
+        _fail(f"{target}: exists; choose another -o or pass --force to overwrite it")
+    try:
+        save_tree(model, target)
+    except OSError as exc:
+        _fail(f"{target}: cannot be written: {exc.strerror or exc}")
+    count = sum(1 for _ in model.walk())
+    click.echo(f"{source}: wrote {target} ({count} nodes, native format)")
 
 
 @cli.group()

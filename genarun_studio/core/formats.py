@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from genarun_studio.core.jsmodule import read_js_module
 from genarun_studio.core.jsonpath import format_loc, pydantic_problems
 from genarun_studio.core.legacy import (
     LegacyProject,
@@ -30,12 +31,15 @@ from genarun_studio.core.validate import check_tree
 from genarun_studio.errors import TreeError
 
 __all__ = [
+    "JS_SUFFIXES",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_JSON_DEPTH",
     "dumps_tree",
     "format_loc",
+    "is_js_file",
     "load_tree",
+    "loads_js_tree",
     "loads_tree",
     "pydantic_problems",
     "save_tree",
@@ -197,7 +201,7 @@ def source_path(tree: Tree, native_path: str) -> str:
     tree was read from: ``nodes[0].children[1].output_key`` is ``[0].generations[1].outputKey``
     in a legacy file that is a bare list of generations. Native trees keep the path."""
     shape = tree._legacy_shape
-    if tree.source_format != "legacy" or shape is None:
+    if shape is None:
         return native_path
     return _unwrap_path(legacy_path(native_path), shape)
 
@@ -220,8 +224,25 @@ def _unwrap_path(path: str, shape: str) -> str:
     return path
 
 
-def load_tree(path: str | os.PathLike[str], registry: Registry | None = None) -> Tree:
-    """Read a tree file. The tree's id defaults to a slug of the file name."""
+JS_SUFFIXES = (".js", ".mjs")
+"""Suffixes of the original Genarun's JavaScript tree modules (read as data, never run)."""
+
+
+def is_js_file(path: str | os.PathLike[str]) -> bool:
+    """True for a file :func:`load_tree` reads as a JavaScript module."""
+    return Path(path).suffix.lower() in JS_SUFFIXES
+
+
+def load_tree(
+    path: str | os.PathLike[str],
+    registry: Registry | None = None,
+    *,
+    export_name: str | None = None,
+) -> Tree:
+    """Read a tree file: native or legacy JSON, or a JavaScript module (``.js``/``.mjs``,
+    see :mod:`genarun_studio.core.jsmodule`; ``export_name`` picks its export). The one
+    loader the CLI and the editor share. The tree's id defaults to a slug of the file name.
+    """
     file = Path(path)
     try:
         size = file.stat().st_size
@@ -236,13 +257,59 @@ def load_tree(path: str | os.PathLike[str], registry: Registry | None = None) ->
         raise TreeError(str(file), [("", f"cannot be read: {exc.strerror}")]) from None
     except ValueError as exc:  # e.g. a NUL character in the path
         raise TreeError(str(file), [("", f"is not a usable path: {exc}")]) from None
+    if is_js_file(file):
+        return loads_js_tree(
+            raw,
+            file=str(file),
+            registry=registry,
+            default_id=slug_of(file),
+            export_name=export_name,
+        )
+    if export_name is not None:
+        raise TreeError(str(file), [("", "is not a JavaScript module; --export is for .js files")])
     return loads_tree(raw, file=str(file), registry=registry, default_id=slug_of(file))
+
+
+def loads_js_tree(
+    source: str | bytes,
+    *,
+    file: str | None = None,
+    registry: Registry | None = None,
+    default_id: str | None = None,
+    export_name: str | None = None,
+) -> Tree:
+    """Parse (never run) a JavaScript tree module and check the tree it exports.
+
+    The tree remembers it came from JavaScript (``source_format == "javascript"``), so the
+    editor saves it to a new native file and never over the module."""
+    text = _text(source, file, "a JavaScript tree module")
+    data = read_js_module(text, file=file, export_name=export_name)
+    tree = tree_from_data(data, file=file, registry=registry, default_id=default_id)
+    tree._source_format = "javascript"
+    return tree
+
+
+def _text(source: str | bytes, file: str | None, expected: str) -> str:
+    """``source`` as text, or a TreeError for binary, non-UTF-8 or empty input."""
+    if isinstance(source, bytes):
+        if b"\x00" in source[:4096]:
+            raise TreeError(file, [("", f"is not a text file (binary data); expected {expected}")])
+        try:
+            source = source.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise TreeError(
+                file, [("", f"is not UTF-8 text (byte {exc.start}); expected {expected}")]
+            ) from None
+    source = source.removeprefix("\ufeff")
+    if not source.strip():
+        raise TreeError(file, [("", f"is empty; expected {expected}")])
+    return source
 
 
 def slug_of(file: Path) -> str:
     """A tree id from a file name: ``Lizard Blog.genarun.json`` → ``Lizard_Blog``."""
     name = file.name
-    for suffix in (".genarun.json", ".legacy.json", ".json"):
+    for suffix in (".genarun.json", ".legacy.json", ".json", ".js", ".mjs"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break

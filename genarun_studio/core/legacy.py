@@ -21,6 +21,8 @@ How fields map (choices where the original was loose):
 * ``{prefix, template, suffix}``: the original joined the non-empty parts with a space, so
   the native turn's prefix gets a trailing space and its suffix a leading one (unless it
   already ends or starts with whitespace).
+* ``validation`` may also be written inside ``config`` (the original's ``tree1.js`` does);
+  it is the node's validation either way (the node-level one wins key by key).
 * ``validation.required`` is a list of keys; ``required: true`` (the original's "must not
   be empty") has no native rule and is kept in ``meta.legacy.validation``, as is any
   validation of an image node.
@@ -37,7 +39,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "LegacyGeneration",
@@ -124,6 +126,23 @@ class LegacyGeneration(_Legacy):
     enabled: bool | None = None
     disabled: bool | None = None
     title: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _config_validation(cls, data: Any) -> Any:
+        """``config.validation`` (where the original's own tree1.js wrote it) is the node's
+        validation, not a request parameter; the node-level one wins key by key."""
+        if not isinstance(data, dict):
+            return data
+        config = data.get("config")
+        if not isinstance(config, dict) or not isinstance(config.get("validation"), dict):
+            return data
+        config = dict(config)
+        inner = config.pop("validation")
+        outer = data.get("validation")
+        if outer is not None and not isinstance(outer, dict):
+            return data  # let the field's own check report it
+        return {**data, "config": config, "validation": {**inner, **(outer or {})}}
 
 
 class LegacyProject(_Legacy):

@@ -164,6 +164,12 @@ class NodeType(ABC, Generic[ConfigT]):
         """The shape of the output; ``min_items``/``max_items`` size fan-out estimates."""
         return OutputShape()
 
+    def names_output(self, config: ConfigT) -> bool:
+        """Whether the children see this node's output under its key and id. False for a
+        node whose output is nothing to use (a grouping ``object`` node's ``{}``): its
+        name would only hide an input of the same name (the original's root ``year``)."""
+        return True
+
     @abstractmethod
     def plan(self, ctx: NodeContext, config: ConfigT) -> Plan:
         """Resolve templates into the JSON-able request this instance will make."""

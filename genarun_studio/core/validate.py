@@ -27,7 +27,7 @@ from genarun_studio.core.tree import Node, Tree
 from genarun_studio.errors import NodeTypeError, TemplateError
 from genarun_studio.providers.base import OutputShape
 
-__all__ = ["BUILTIN_VARIABLES", "Problem", "check_tree", "node_paths"]
+__all__ = ["BUILTIN_VARIABLES", "Problem", "check_tree", "node_paths", "object_fields"]
 
 BUILTIN_VARIABLES = frozenset({"i", "index", "parent", "item"})
 
@@ -61,15 +61,17 @@ def check_tree(tree: Tree, registry: Registry) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     inputs = set(tree.inputs)
-    # (node, path, names visible to it, output scope: which object of output.json it writes)
-    stack: list[tuple[Node, str, frozenset[str], str]] = [
-        (n, f"nodes[{i}]", frozenset(inputs), "") for i, n in reversed(list(enumerate(tree.nodes)))
+    # (node, path, names visible to it, output scope: which object of output.json it writes,
+    # whether an ancestor's object output has fields not declared, so any name may be one)
+    stack: list[tuple[Node, str, frozenset[str], str, bool]] = [
+        (n, f"nodes[{i}]", frozenset(inputs), "", False)
+        for i, n in reversed(list(enumerate(tree.nodes)))
     ]
     scopes: dict[tuple[str, str], str] = {}
     # Keys the item objects of a fan-out already hold: (scope, key) → why.
     item_fields: dict[tuple[str, str], str] = {}
     while stack:
-        node, path, visible, scope = stack.pop()
+        node, path, visible, scope, open_fields = stack.pop()
         if node.id in seen:
             problems.append(
                 Problem(
@@ -103,10 +105,15 @@ def check_tree(tree: Tree, registry: Registry) -> list[Problem]:
                 )
             )
         scopes.setdefault((scope, node.key), node.id)
-        shape = _check_node(node, path, visible, tree, registry, problems)
+        shape = _check_node(node, path, visible, tree, registry, problems, open_fields)
         # Unknown type or invalid config: assume a fan-out, so no collision is made up.
         fans_out = node.fan_out and (shape is None or _is_array(shape))
         child_visible = visible | {node.key, node.id}
+        # An object output's top-level fields are visible by bare name to the descendants
+        # (decisions.md, "Object fields"): the declared ones are known names.
+        fields, undeclared = object_fields(shape)
+        child_visible |= fields
+        child_open = open_fields or undeclared
         if not tree.inputs:  # legacy trees name their inputs only as required inputs
             child_visible |= set(node.required_inputs)
         child_scope = f"{scope}/{node.id}" if fans_out else scope
@@ -118,7 +125,7 @@ def check_tree(tree: Tree, registry: Registry) -> list[Problem]:
             for key in shape.required:
                 item_fields[(child_scope, key)] = f"the field {key!r} every item of {node.id!r} has"
         stack.extend(
-            (c, f"{path}.children[{i}]", child_visible, child_scope)
+            (c, f"{path}.children[{i}]", child_visible, child_scope, child_open)
             for i, c in reversed(list(enumerate(node.children)))
         )
     paths = node_paths(tree)
@@ -136,6 +143,7 @@ def _check_node(
     tree: Tree,
     registry: Registry,
     problems: list[Problem],
+    open_fields: bool = False,
 ) -> OutputShape | None:
     """Check one node; return its output shape (None when its type or config is invalid)."""
     try:
@@ -154,7 +162,7 @@ def _check_node(
         visible = visible | set(node.required_inputs)
     known = visible | BUILTIN_VARIABLES
     for name in node.required_inputs:
-        if name not in known:
+        if name not in known and not open_fields:
             problems.append(
                 Problem(
                     "warning",
@@ -171,7 +179,7 @@ def _check_node(
             problems.append(Problem("error", where, str(exc), node.id))
             continue
         for ref in parsed.variables():
-            if ref.namespace is None and ref.root not in known:
+            if ref.namespace is None and ref.root not in known and not open_fields:
                 shown = ", ".join(sorted(known - BUILTIN_VARIABLES)) or "none"
                 problems.append(
                     Problem(
@@ -182,6 +190,23 @@ def _check_node(
                     )
                 )
     return node_type.output_shape(config)
+
+
+def object_fields(shape: OutputShape | None) -> tuple[frozenset[str], bool]:
+    """The top-level fields an output of ``shape`` declares (of each item, for a list of
+    objects), and whether it may have others no one declared (so a name a descendant uses
+    may be one of them: no "unknown variable" warning can be sure)."""
+    if shape is None:
+        return frozenset(), False  # an invalid node: its own error says enough
+    if shape.kind not in ("object", "object-array", "json"):
+        return frozenset(), False
+    schema = shape.json_schema or {}
+    if shape.kind == "object-array" and isinstance(schema.get("items"), dict):
+        schema = schema["items"]
+    props = schema.get("properties")
+    declared = set(shape.required) | (set(props) if isinstance(props, dict) else set())
+    closed = schema.get("additionalProperties") is False
+    return frozenset(declared), not declared and not closed
 
 
 def _is_array(shape: OutputShape) -> bool:

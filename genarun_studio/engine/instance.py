@@ -45,6 +45,10 @@ class NodeInstance:
     parent: NodeInstance | None
     item_index: int | None
     context: dict[str, Any]
+    fields: dict[str, Any] = field(default_factory=dict)
+    """The top-level fields of object ancestors' outputs that ``context`` shows by bare name
+    (nearest ancestor first), minus names an input, output key, node id or ``i``/``index``
+    already takes: ``context`` holds them, and without them holds the explicit names."""
     lane: str = "local"
     state: str = "pending"
     """pending → queued → running (⇄ waiting, for a person) → done | cached | failed | skipped

@@ -443,10 +443,16 @@ class Run:
         parent: NodeInstance | None,
         item_index: int | None,
         context: dict[str, Any],
+        fields: dict[str, Any] | None = None,
     ) -> NodeInstance | None:
         key = child_key(parent, item_index, node)
         inst = NodeInstance(
-            key=key, node=node, parent=parent, item_index=item_index, context=context
+            key=key,
+            node=node,
+            parent=parent,
+            item_index=item_index,
+            context=context,
+            fields=fields or {},
         )
         self.instances[key] = inst
         if parent is not None:
@@ -794,24 +800,30 @@ class Run:
         if not node.children:
             return
         output = inst.output
-        base = {k: v for k, v in inst.context.items() if k != "parent"}
+        # Explicit names (inputs, output keys, node ids, i/index) first; then, by bare name,
+        # the top-level fields of the nearest object output (decisions.md, "Object fields").
+        base = {k: v for k, v in inst.context.items() if k != "parent" and k not in inst.fields}
+        node_type = self.registry.get(node.type)
+        named = node_type.names_output(self._config(node, node_type))
         if inst.fanned_out:
             for index, item in enumerate(output):
-                context = {
+                explicit = {
                     **base,
-                    node.key: item,
-                    node.id: item,
+                    **({node.key: item, node.id: item} if named else {}),
                     "i": item,
                     "item": item,
                     "index": index,
                     "parent": inst.context,
                 }
+                fields = _visible_fields(inst.fields, item, explicit)
                 for child in node.children:
-                    self._schedule(child, inst, index, context)
+                    self._schedule(child, inst, index, {**explicit, **fields}, fields)
         else:
-            context = {**base, node.key: output, node.id: output, "parent": inst.context}
+            own = {node.key: output, node.id: output} if named else {}
+            explicit = {**base, **own, "parent": inst.context}
+            fields = _visible_fields(inst.fields, output, explicit)
             for child in node.children:
-                self._schedule(child, inst, None, context)
+                self._schedule(child, inst, None, {**explicit, **fields}, fields)
 
     # -- the end -----------------------------------------------------------------------
 
@@ -903,3 +915,11 @@ class Run:
                 "pid": os.getpid() if wall is None else None,
             }
         )
+
+
+def _visible_fields(outer: dict[str, Any], value: Any, explicit: dict[str, Any]) -> dict[str, Any]:
+    """The object fields a child sees by bare name: ``value``'s top-level fields (when it is
+    an object) over the fields its parent saw, none that an explicit name takes."""
+    own = value if isinstance(value, dict) else {}
+    merged = {**outer, **own}
+    return {k: v for k, v in merged.items() if isinstance(k, str) and k not in explicit}

@@ -109,7 +109,9 @@ def install_interrupt(
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="genarun-studio", description=__doc__.splitlines()[0])
-    parser.add_argument("tree", nargs="?", help="a tree file to open (native or legacy)")
+    parser.add_argument(
+        "tree", nargs="?", help="a tree file to open (native, legacy JSON or an original .js tree)"
+    )
     parser.add_argument(
         "--project",
         help="project folder for runs (default: the user data folder, or $GENARUN_PROJECT)",

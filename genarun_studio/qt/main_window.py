@@ -16,6 +16,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from genarun_studio.core.document import EditError, TreeDocument
+from genarun_studio.core.formats import is_js_file
 from genarun_studio.core.registry import Registry, default_registry
 from genarun_studio.core.tree import Node
 from genarun_studio.engine import RunOptions
@@ -418,7 +419,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.canvas.addRequested.connect(self._quick_add)
         self.canvas.refused.connect(lambda msg: self._warn("Not possible", msg))
         self.canvas.fileDropped.connect(
-            lambda path: self.open_path(path) if path.endswith(".json") else None
+            lambda path: self.open_path(path) if _is_tree_file(path) else None
         )
         self.canvas.node_actions = [
             self.act_run_sel,
@@ -496,9 +497,11 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         self.set_document(document)
         self._remember(Path(path))
-        if document.tree.source_format == "legacy":
+        if document.tree.source_format != "native":
+            what = "JavaScript" if document.tree.source_format == "javascript" else "legacy"
             self.statusBar().showMessage(
-                "Opened a legacy Genarun file: saving writes the native format to a new file", 8000
+                f"Opened a {what} Genarun file: saving writes the native format to a new file",
+                8000,
             )
         return True
 
@@ -508,7 +511,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open a tree", str(self._last_dir()), "Genarun trees (*.json);;All files (*)"
+            self,
+            "Open a tree",
+            str(self._last_dir()),
+            "Genarun trees (*.json *.js *.mjs);;All files (*)",
         )
         if path:
             self.open_path(path)
@@ -1107,12 +1113,12 @@ class MainWindow(QtWidgets.QMainWindow):
     last_warning = ""
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
-        if any(u.toLocalFile().endswith(".json") for u in event.mimeData().urls()):
+        if any(_is_tree_file(u.toLocalFile()) for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QtGui.QDropEvent) -> None:
         for url in event.mimeData().urls():
-            if url.toLocalFile().endswith(".json"):
+            if _is_tree_file(url.toLocalFile()):
                 self.open_path(url.toLocalFile())
                 break
 
@@ -1128,3 +1134,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("window/geometry", self.saveGeometry())
         event.accept()
+
+
+def _is_tree_file(path: str) -> bool:
+    """A file the editor opens: tree JSON, or an original Genarun JavaScript tree."""
+    return path.endswith(".json") or is_js_file(path)

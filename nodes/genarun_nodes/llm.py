@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from genarun_nodes.prompts import PromptConfig, render_turns
+from genarun_nodes.prompts import PromptConfig, Turn, prompt_schema, render_turns
 from genarun_studio.core.answers import (
     Validation,
     check_output,
@@ -23,11 +23,17 @@ from genarun_studio.core.nodetype import NodeContext, NodeType, Plan, endpoint_o
 from genarun_studio.errors import OutputError
 from genarun_studio.providers.base import ChatRequest, Message, OutputShape
 
-__all__ = ["LLMConfig", "ObjectNode", "TextArrayNode", "TextNode"]
+__all__ = ["LLMConfig", "ObjectConfig", "ObjectNode", "TextArrayNode", "TextNode"]
 
 
 class LLMConfig(PromptConfig):
     validation: Validation = Field(default_factory=Validation)
+
+
+class ObjectConfig(LLMConfig):
+    """An ``object`` node's config: without a prompt the node only groups its children."""
+
+    prompt: list[Turn] = Field(default_factory=list, json_schema_extra=prompt_schema)
 
 
 class _ChatNode(NodeType[LLMConfig]):
@@ -150,9 +156,31 @@ class ObjectNode(_ChatNode):
 
     type_id: ClassVar[str] = "object"
     title: ClassVar[str] = "JSON"
-    description: ClassVar[str] = "Generate a JSON object (or a list of them) with a chat model."
+    description: ClassVar[str] = (
+        "Generate a JSON object (or a list of them) with a chat model; "
+        "without a prompt, group the children (no call, output {})."
+    )
+    Config = ObjectConfig
+
+    def plan(self, ctx: NodeContext, config: LLMConfig) -> Plan:
+        if not config.prompt:  # a grouping node, as the original's prompt-less root
+            return {"group": True}
+        return super().plan(ctx, config)
+
+    def names_output(self, config: LLMConfig) -> bool:
+        return bool(config.prompt)  # a group's {} would hide an input of its name
+
+    async def run(self, ctx: NodeContext, config: LLMConfig, plan: Plan) -> Any:
+        if plan.get("group"):
+            return {}
+        return await super().run(ctx, config, plan)
 
     def output_shape(self, config: LLMConfig) -> OutputShape:
+        if not config.prompt:
+            # a grouping node's {}: no fields, which validation can rely on
+            return OutputShape(
+                kind="object", json_schema={"type": "object", "additionalProperties": False}
+            )
         v = config.validation
         schema = v.json_schema
         many = v.min_items is not None or v.max_items is not None

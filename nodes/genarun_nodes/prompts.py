@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from genarun_studio.core.nodetype import NodeContext, template_field
 
-__all__ = ["PromptConfig", "Turn", "coerce_turns", "render_turns"]
+__all__ = ["PromptConfig", "Turn", "coerce_turns", "prompt_schema", "render_turns"]
 
 
 class Turn(BaseModel):
@@ -37,7 +37,7 @@ def coerce_turns(value: Any) -> Any:
     return value
 
 
-def _prompt_schema(schema: dict[str, Any]) -> None:
+def prompt_schema(schema: dict[str, Any]) -> None:
     """A prompt may also be written as one string or one turn object."""
     array = dict(schema)
     schema.clear()
@@ -51,7 +51,7 @@ class PromptConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    prompt: list[Turn] = Field(min_length=1, json_schema_extra=_prompt_schema)
+    prompt: list[Turn] = Field(min_length=1, json_schema_extra=prompt_schema)
     profile: str = "text"
     """The tree's model profile to use (``models`` in the tree file)."""
     model: str | None = None

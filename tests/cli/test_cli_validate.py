@@ -252,7 +252,9 @@ def test_schema_rejects_what_the_loader_rejects(
 
 
 @pytest.mark.parametrize(
-    "example", sorted((ROOT / "resources" / "examples").glob("*.json")), ids=lambda p: p.name
+    "example",
+    sorted((ROOT / "resources" / "examples").glob("*.js*")),  # .json, and the original's .js
+    ids=lambda p: p.name,
 )
 def test_every_shipped_example_validates_and_its_saved_form_fits_the_schema(
     schema: dict[str, Any], example: Path
