@@ -92,7 +92,8 @@ def cli() -> None:
 @click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Project folder for run folders (default: $GENARUN_PROJECT or the user data folder).",
+    help="The project folder (default: $GENARUN_PROJECT, else the nearest folder holding "
+    ".genarun/ here or above, else the user data folder).",
 )
 @click.option(
     "--only",
@@ -360,7 +361,8 @@ def _index(project: Path | None) -> Any:
 _PROJECT_OPTION = click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
-    help="The project folder (default: $GENARUN_PROJECT or the user data folder).",
+    help="The project folder (default: $GENARUN_PROJECT, else the nearest folder holding "
+    ".genarun/ here or above, else the user data folder).",
 )
 
 

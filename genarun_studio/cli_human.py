@@ -32,7 +32,8 @@ __all__ = ["answer", "attach", "hooks", "parse_value", "requests"]
 _PROJECT = click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
-    help="The project folder (default: $GENARUN_PROJECT or the user data folder).",
+    help="The project folder (default: $GENARUN_PROJECT, else the nearest folder holding "
+    ".genarun/ here or above, else the user data folder).",
 )
 
 

@@ -25,7 +25,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("tree", nargs="?", help="a tree file to open (native or legacy)")
     parser.add_argument(
         "--project",
-        help="project folder for runs (default: the user data folder, or $GENARUN_PROJECT)",
+        help=(
+            "project folder for runs (default: $GENARUN_PROJECT, else the nearest folder "
+            "holding .genarun/ here or above, else the user data folder)"
+        ),
     )
     parser.add_argument(
         "--screenshot", metavar="OUT.png", help="render the window to OUT.png and exit"
