@@ -178,6 +178,8 @@ def run(
         _fail("--assume-items only makes sense with --dry-run")
     try:
         tree_model = load_tree(tree)
+        if not (mock or dry_run):
+            _check_keys(tree_model)
         engine = _engine(project, mock_latency=mock_latency, assume_items=assume_items)
         options = RunOptions(
             seed=seed,
@@ -199,6 +201,16 @@ def run(
     if dry_run:
         _dry_run(prepared, as_json)
     _execute(prepared, as_json=as_json, quiet=quiet)
+
+
+def _check_keys(tree: Any) -> None:
+    """Exit 2 before anything starts when a real run would lack an API key."""
+    from genarun_studio.core.registry import default_registry
+    from genarun_studio.profiles import load_profiles, missing_keys, with_profiles
+
+    problems = missing_keys(with_profiles(tree, load_profiles()), default_registry())
+    if problems:
+        _fail("; ".join(problems))
 
 
 def _engine(

@@ -64,3 +64,99 @@ def test_a_run_without_project_lands_in_the_project_of_the_current_folder(
     assert run_dir.parent == project.resolve() / "trees" / "city-guide"
     listed = invoke("runs", "list", "--json")
     assert {r["tree"] for r in json.loads(listed.stdout)} == {"lizard-blog", "city-guide"}
+
+
+# -- API keys are checked before a run starts ----------------------------------------------
+
+
+@pytest.mark.usefixtures("key_environment", "memory_keyring")
+def test_a_real_run_without_a_key_stops_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    result = invoke("run", str(EXAMPLES / "lizard-blog.genarun.json"), "--project", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "no API key for 'openai'" in lines[0]
+    assert "genarun keys set openai" in lines[0]
+    assert "OPENAI_API_KEY" in lines[0]
+    assert not (tmp_path / "trees").exists()  # no failed run folder
+
+
+@pytest.mark.usefixtures("key_environment", "no_keyring")
+def test_without_a_keychain_the_message_says_to_set_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    result = invoke("run", str(EXAMPLES / "lizard-blog.genarun.json"), "--project", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert "no OS keychain" in result.stderr
+    assert "export OPENAI_API_KEY=" in result.stderr
+    assert "keys set" not in result.stderr
+
+
+@pytest.mark.usefixtures("key_environment", "memory_keyring")
+def test_profiles_of_own_servers_and_disabled_nodes_need_no_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from genarun_studio.core.registry import default_registry
+    from genarun_studio.core.tree import Tree
+    from genarun_studio.profiles import missing_keys
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    tree = Tree.model_validate(
+        {
+            "format": "genarun/1",
+            "models": {
+                "text": {"model": "llama3.1", "base_url": "http://127.0.0.1:11434/v1"},
+                "router": {"model": "m", "key_name": "openrouter"},
+            },
+            "nodes": [
+                {"id": "a", "type": "text", "config": {"prompt": "hi"}},
+                {
+                    "id": "b",
+                    "type": "text",
+                    "enabled": False,
+                    "config": {"prompt": "hi", "profile": "router"},
+                },
+            ],
+        }
+    )
+    registry = default_registry()
+    assert missing_keys(tree, registry) == []
+    enabled = tree.model_copy(
+        update={"nodes": [tree.nodes[0], tree.nodes[1].model_copy(update={"enabled": True})]}
+    )
+    (problem,) = missing_keys(enabled, registry)
+    assert "'openrouter'" in problem
+    assert "OPENROUTER_API_KEY" in problem
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-test-key-0123456789abcdef")
+    assert missing_keys(enabled, registry) == []
+
+
+def test_messages_are_not_wrapped_when_piped(tmp_path: Path) -> None:
+    tree = tmp_path / "t.genarun.json"
+    tree.write_text(
+        json.dumps(
+            {
+                "format": "genarun/1",
+                "id": "t",
+                "nodes": [
+                    {
+                        "id": "a_node_with_a_rather_long_identifier_to_make_lines_long",
+                        "type": "template",
+                        "config": {"template": "${no_such_variable_anywhere_in_this_tree}"},
+                    }
+                ],
+            }
+        )
+    )
+    project = tmp_path / ("a-project-folder-with-a-long-name-" * 3)
+    result = invoke("run", str(tree), "--mock", "--project", str(project))
+    assert result.exit_code == 3, result.output
+    failed = [line for line in result.stderr.splitlines() if "failed a_node" in line]
+    assert len(failed) == 1, result.stderr
+    assert "no_such_variable_anywhere_in_this_tree" in failed[0]
+    assert len(failed[0]) > 80
+    assert any(str(project.resolve()) in line for line in result.stderr.splitlines())
