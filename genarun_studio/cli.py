@@ -170,7 +170,13 @@ def run(
         given.update(loaded)
     given.update(_pairs(inputs, "--input"))
     lanes: dict[str, int] = {}
+    known_lanes = _known_lanes() if concurrency else set()
     for lane, n in _pairs(concurrency, "--concurrency").items():
+        if lane not in known_lanes:
+            _fail(
+                f"--concurrency {lane}={n}: unknown lane {lane!r} "
+                f"(known: {', '.join(sorted(known_lanes))})"
+            )
         if not n.isdigit() or int(n) < 1:
             _fail(f"--concurrency {lane}={n}: the limit must be a whole number of at least 1")
         lanes[lane] = int(n)
@@ -199,8 +205,16 @@ def run(
     except OSError as exc:
         _fail(f"cannot write the project folder: {exc}")
     if dry_run:
-        _dry_run(prepared, as_json)
+        _dry_run(prepared, as_json, assume_items=assume_items, mock=engine.mock_provider)
     _execute(prepared, as_json=as_json, quiet=quiet)
+
+
+def _known_lanes() -> set[str]:
+    """The lanes a limit can be given for: the built-in ones and every node type's."""
+    from genarun_studio.core.registry import default_registry
+    from genarun_studio.core.tree import RunLimits
+
+    return set(RunLimits().concurrency) | {t.lane for t in default_registry().types()}
 
 
 def _check_keys(tree: Any) -> None:
@@ -259,11 +273,19 @@ def _execute(prepared: Any, *, as_json: bool, quiet: bool) -> NoReturn:
     sys.exit(STATUS_EXIT.get(summary.status, EXIT_FAILED))
 
 
-def _dry_run(prepared: Any, as_json: bool) -> NoReturn:
+def _dry_run(
+    prepared: Any, as_json: bool, *, assume_items: int | None = None, mock: Any = None
+) -> NoReturn:
     """Plan every call on the mock, price it at the real models' prices, print the bill."""
     from genarun_studio.cli_reports import print_dry_run
 
     summary = asyncio.run(prepared.wait())
+    if assume_items is not None and mock is not None and not mock.default_items_used:
+        click.echo(
+            f"genarun: warning: --assume-items {assume_items} was ignored: every list in "
+            "this tree has item counts of its own (validation min_items / max_items)",
+            err=True,
+        )
     print_dry_run(prepared, summary, as_json=as_json)
     shutil.rmtree(prepared.folder.path.parents[2], ignore_errors=True)  # the scratch project
     sys.exit(STATUS_EXIT.get(summary.status, EXIT_FAILED))

@@ -32,7 +32,12 @@ from urllib.parse import quote
 
 from genarun_studio.errors import RunError
 from genarun_studio.human.inbox import RunInbox
-from genarun_studio.human.request import AlreadyAnswered, AnswerInvalid, HumanRequest
+from genarun_studio.human.request import (
+    AlreadyAnswered,
+    AnswerInvalid,
+    HumanRequest,
+    read_answer,
+)
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -154,6 +159,7 @@ def hooks_app(project_root: Path) -> Starlette:
             req = found[0]
             value, who = _parse_answer(body)
             try:
+                value = read_answer(req, value)  # the forms `genarun answer` takes
                 answer = inbox.submit(req.key, value, who=who, channel="webhook")
             except AlreadyAnswered as exc:
                 raise _Refused(409, str(exc)) from None

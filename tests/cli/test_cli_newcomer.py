@@ -160,3 +160,72 @@ def test_messages_are_not_wrapped_when_piped(tmp_path: Path) -> None:
     assert "no_such_variable_anywhere_in_this_tree" in failed[0]
     assert len(failed[0]) > 80
     assert any(str(project.resolve()) in line for line in result.stderr.splitlines())
+
+
+# -- options that do nothing say so --------------------------------------------------------
+
+
+def test_an_unknown_lane_is_refused_naming_the_known_ones(tmp_path: Path) -> None:
+    result = invoke(
+        "run",
+        str(EXAMPLES / "lizard-blog.genarun.json"),
+        "--mock",
+        "--concurrency",
+        "gpu=8",
+        "--project",
+        str(tmp_path),
+    )
+    assert result.exit_code == 2, result.output
+    assert "unknown lane 'gpu'" in result.stderr
+    for lane in ("text", "image", "http", "local", "human"):
+        assert lane in result.stderr
+    assert not (tmp_path / "trees").exists()
+    ok = invoke(
+        "run",
+        str(EXAMPLES / "lizard-blog.genarun.json"),
+        "--mock",
+        "--concurrency",
+        "image=1",
+        "--project",
+        str(tmp_path),
+    )
+    assert ok.exit_code == 0, ok.output
+
+
+def test_assume_items_says_when_it_is_ignored(tmp_path: Path) -> None:
+    counted = tmp_path / "counted.genarun.json"
+    counted.write_text(
+        json.dumps(
+            {
+                "format": "genarun/1",
+                "id": "counted",
+                "nodes": [
+                    {
+                        "id": "topics",
+                        "type": "text-array",
+                        "config": {
+                            "prompt": "topics",
+                            "validation": {"min_items": 2, "max_items": 2},
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    ignored = invoke(
+        "run", str(counted), "--dry-run", "--assume-items", "5", "--project", str(tmp_path)
+    )
+    assert ignored.exit_code == 0, ignored.output
+    warnings = [line for line in ignored.stderr.splitlines() if "--assume-items" in line]
+    assert warnings == [
+        "genarun: warning: --assume-items 5 was ignored: every list in this tree has item "
+        "counts of its own (validation min_items / max_items)"
+    ]
+    uncounted = json.loads(counted.read_text())
+    del uncounted["nodes"][0]["config"]["validation"]
+    counted.write_text(json.dumps(uncounted))
+    used = invoke(
+        "run", str(counted), "--dry-run", "--assume-items", "5", "--project", str(tmp_path)
+    )
+    assert used.exit_code == 0, used.output
+    assert "--assume-items" not in used.stderr
