@@ -161,10 +161,15 @@ def run(
 
     given: dict[str, Any] = {}
     if inputs_file is not None:
+        from genarun_studio.core.jsonerrors import describe_json_error
+
         try:
-            loaded = json.loads(inputs_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            text = inputs_file.read_text(encoding="utf-8")
+            loaded = json.loads(text)
+        except UnicodeDecodeError as exc:
             _fail(f"{inputs_file}: not a JSON object of inputs ({exc})")
+        except json.JSONDecodeError as exc:
+            _fail(f"{inputs_file} is not valid JSON {describe_json_error(text, exc)}")
         if not isinstance(loaded, dict):
             _fail(f"{inputs_file}: must hold a JSON object of inputs")
         given.update(loaded)
