@@ -372,10 +372,29 @@ def validate(tree: Path, as_json: bool) -> None:
             )
         )
     else:
-        for problem in problems:
-            click.echo(f"{tree}: {problem}", err=True)
+        for line in _grouped(problems):
+            click.echo(f"{tree}: {line}", err=True)
         count = sum(1 for _ in model.walk())
         click.echo(f"{tree}: valid ({count} nodes, {len(problems)} warning(s))")
+
+
+def _grouped(problems: list[Any], shown: int = 3) -> list[str]:
+    """One line per distinct (severity, message), in order of first appearance: a warning
+    that 1,011 nodes share is one line with its count and first paths, not 1,011 lines
+    (``--json`` keeps every problem)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for problem in problems:
+        groups.setdefault((problem.severity, problem.message), []).append(problem.path)
+    lines = []
+    for (severity, message), paths in groups.items():
+        if len(paths) == 1:
+            lines.append(f"{severity}: {paths[0]}: {message}")
+            continue
+        more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+        lines.append(
+            f"{severity}: {message} ({len(paths)} times: {', '.join(paths[:shown])}{more})"
+        )
+    return lines
 
 
 @cli.group()

@@ -229,3 +229,29 @@ def test_assume_items_says_when_it_is_ignored(tmp_path: Path) -> None:
     )
     assert used.exit_code == 0, used.output
     assert "--assume-items" not in used.stderr
+
+
+# -- validate groups identical problems ----------------------------------------------------
+
+
+def test_validate_groups_a_warning_many_nodes_share(tmp_path: Path) -> None:
+    nodes = [
+        {"id": f"n{i}", "type": "template", "config": {"template": "${nobody}"}}
+        for i in range(1011)
+    ]
+    nodes.append({"id": "other", "type": "template", "config": {"template": "${someone}"}})
+    tree = tmp_path / "wide.genarun.json"
+    tree.write_text(json.dumps({"format": "genarun/1", "nodes": nodes}))
+    result = invoke("validate", str(tree))
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, lines[:5]
+    assert lines[0].startswith(f"{tree}: warning: unknown variable 'nobody'")
+    assert lines[0].endswith(
+        "(1011 times: nodes[0].config.template, nodes[1].config.template, "
+        "nodes[2].config.template and 1008 more)"
+    )
+    assert lines[1].startswith(f"{tree}: warning: nodes[1011].config.template: unknown variable")
+    assert "1012 warning(s)" in result.stdout
+    every = json.loads(invoke("validate", str(tree), "--json").stdout)
+    assert len(every) == 1012  # --json keeps them all
