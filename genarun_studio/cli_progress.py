@@ -143,7 +143,7 @@ class Progress:
             highlight=False,
         )
         for key, error in self.failures[:10]:
-            # errors are free text ("pip install 'genarun-studio[rag]'", JSON): not markup
+            # errors are free text ("pip install -e '.[rag]'", JSON): not markup
             self.console.print(f"  [red]failed[/] {escape(key)}: {escape(error)}", highlight=False)
         if len(self.failures) > 10:
             self.console.print(f"  ... and {len(self.failures) - 10} more failures (logs.json)")

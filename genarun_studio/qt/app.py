@@ -78,8 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         import qasync
         from PySide6 import QtCore, QtWidgets
     except ImportError:
+        from genarun_studio.errors import install_hint
+
         sys.stderr.write(
-            "genarun-studio needs the editor's extra: pip install 'genarun-studio[studio]'\n"
+            f"genarun-studio: the editor's [studio] extra is not installed; add it with "
+            f"{install_hint('studio')}\n"
         )
         return 2
     from genarun_studio.qt.main_window import MainWindow

@@ -255,3 +255,17 @@ def test_validate_groups_a_warning_many_nodes_share(tmp_path: Path) -> None:
     assert "1012 warning(s)" in result.stdout
     every = json.loads(invoke("validate", str(tree), "--json").stdout)
     assert len(every) == 1012  # --json keeps them all
+
+
+# -- install hints that work ---------------------------------------------------------------
+
+
+def test_a_missing_extra_names_commands_that_work() -> None:
+    from genarun_studio.rag.errors import MissingExtra
+
+    message = str(MissingExtra("Retrieval indexes", "rag", "faiss"))
+    assert message.startswith("Retrieval indexes: the 'faiss' package is not installed;")
+    assert "pip install -e '.[rag]' in a checkout" in message
+    assert "-py3-none-any.whl[rag]' from a wheel" in message
+    assert "genarun-studio[" not in message  # not a published name
+    assert "needs" not in message
