@@ -222,12 +222,14 @@ def _known_lanes() -> set[str]:
     return set(RunLimits().concurrency) | {t.lane for t in default_registry().types()}
 
 
-def _check_keys(tree: Any) -> None:
+def _check_keys(tree: Any, *, with_user_profiles: bool = True) -> None:
     """Exit 2 before anything starts when a real run would lack an API key."""
     from genarun_studio.core.registry import default_registry
     from genarun_studio.profiles import load_profiles, missing_keys, with_profiles
 
-    problems = missing_keys(with_profiles(tree, load_profiles()), default_registry())
+    if with_user_profiles:
+        tree = with_profiles(tree, load_profiles())
+    problems = missing_keys(tree, default_registry())
     if problems:
         _fail("; ".join(problems))
 
@@ -326,6 +328,8 @@ def resume(
         prepared = _engine(project).prepare_resume(
             run_id, budget_usd=budget, auto_answer=True if auto_answer else None
         )
+        if not (prepared.options.mock or prepared.options.dry_run):
+            _check_keys(prepared.tree, with_user_profiles=False)  # the run's own snapshot
     except (TreeError, InputError, RunError, ProfilesError) as exc:
         _fail(str(exc))
     _execute(prepared, as_json=as_json, quiet=quiet)

@@ -269,3 +269,26 @@ def test_a_missing_extra_names_commands_that_work() -> None:
     assert "-py3-none-any.whl[rag]' from a wheel" in message
     assert "genarun-studio[" not in message  # not a published name
     assert "needs" not in message
+
+
+@pytest.mark.usefixtures("key_environment", "memory_keyring")
+def test_resume_of_a_real_run_checks_the_key_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from genarun_studio.core.formats import load_tree
+    from genarun_studio.engine import Engine, RunOptions
+    from genarun_studio.store import Project
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    project = Project(tmp_path)
+    tree = load_tree(EXAMPLES / "lizard-blog.genarun.json")
+    # a real run stopped by its budget before its first call (so it needed no key yet)
+    summary = asyncio.run(Engine(project=project).run(tree, options=RunOptions(budget_usd=1e-9)))
+    project.close()
+    assert summary.status == "stopped"
+    result = invoke("resume", summary.run_id, "--project", str(tmp_path), "--budget", "5")
+    assert result.exit_code == 2, result.output
+    assert "no API key for 'openai'" in result.stderr
+    assert "genarun keys set openai" in result.stderr
