@@ -98,7 +98,8 @@ def cli() -> None:
 @click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Project folder for run folders (default: $GENARUN_PROJECT or the user data folder).",
+    help="The project folder (default: $GENARUN_PROJECT, else the nearest folder holding "
+    ".genarun/ here or above, else the user data folder).",
 )
 @click.option(
     "--only",
@@ -168,16 +169,27 @@ def run(
 
     given: dict[str, Any] = {}
     if inputs_file is not None:
+        from genarun_studio.core.jsonerrors import describe_json_error
+
         try:
-            loaded = json.loads(inputs_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            text = inputs_file.read_text(encoding="utf-8")
+            loaded = json.loads(text)
+        except UnicodeDecodeError as exc:
             _fail(f"{inputs_file}: not a JSON object of inputs ({exc})")
+        except json.JSONDecodeError as exc:
+            _fail(f"{inputs_file} is not valid JSON {describe_json_error(text, exc)}")
         if not isinstance(loaded, dict):
             _fail(f"{inputs_file}: must hold a JSON object of inputs")
         given.update(loaded)
     given.update(_pairs(inputs, "--input"))
     lanes: dict[str, int] = {}
+    known_lanes = _known_lanes() if concurrency else set()
     for lane, n in _pairs(concurrency, "--concurrency").items():
+        if lane not in known_lanes:
+            _fail(
+                f"--concurrency {lane}={n}: unknown lane {lane!r} "
+                f"(known: {', '.join(sorted(known_lanes))})"
+            )
         if not n.isdigit() or int(n) < 1:
             _fail(f"--concurrency {lane}={n}: the limit must be a whole number of at least 1")
         lanes[lane] = int(n)
@@ -185,6 +197,8 @@ def run(
         _fail("--assume-items only makes sense with --dry-run")
     try:
         tree_model = load_tree(tree, export_name=export_name)
+        if not (mock or dry_run):
+            _check_keys(tree_model)
         engine = _engine(project, mock_latency=mock_latency, assume_items=assume_items)
         options = RunOptions(
             seed=seed,
@@ -204,8 +218,28 @@ def run(
     except OSError as exc:
         _fail(f"cannot write the project folder: {exc}")
     if dry_run:
-        _dry_run(prepared, as_json)
+        _dry_run(prepared, as_json, assume_items=assume_items, mock=engine.mock_provider)
     _execute(prepared, as_json=as_json, quiet=quiet)
+
+
+def _known_lanes() -> set[str]:
+    """The lanes a limit can be given for: the built-in ones and every node type's."""
+    from genarun_studio.core.registry import default_registry
+    from genarun_studio.core.tree import RunLimits
+
+    return set(RunLimits().concurrency) | {t.lane for t in default_registry().types()}
+
+
+def _check_keys(tree: Any, *, with_user_profiles: bool = True) -> None:
+    """Exit 2 before anything starts when a real run would lack an API key."""
+    from genarun_studio.core.registry import default_registry
+    from genarun_studio.profiles import load_profiles, missing_keys, with_profiles
+
+    if with_user_profiles:
+        tree = with_profiles(tree, load_profiles())
+    problems = missing_keys(tree, default_registry())
+    if problems:
+        _fail("; ".join(problems))
 
 
 def _engine(
@@ -254,11 +288,19 @@ def _execute(prepared: Any, *, as_json: bool, quiet: bool) -> NoReturn:
     sys.exit(STATUS_EXIT.get(summary.status, EXIT_FAILED))
 
 
-def _dry_run(prepared: Any, as_json: bool) -> NoReturn:
+def _dry_run(
+    prepared: Any, as_json: bool, *, assume_items: int | None = None, mock: Any = None
+) -> NoReturn:
     """Plan every call on the mock, price it at the real models' prices, print the bill."""
     from genarun_studio.cli_reports import print_dry_run
 
     summary = asyncio.run(prepared.wait())
+    if assume_items is not None and mock is not None and not mock.default_items_used:
+        click.echo(
+            f"genarun: warning: --assume-items {assume_items} was ignored: every list in "
+            "this tree has item counts of its own (validation min_items / max_items)",
+            err=True,
+        )
     print_dry_run(prepared, summary, as_json=as_json)
     shutil.rmtree(prepared.folder.path.parents[2], ignore_errors=True)  # the scratch project
     sys.exit(STATUS_EXIT.get(summary.status, EXIT_FAILED))
@@ -294,6 +336,8 @@ def resume(
         prepared = _engine(project).prepare_resume(
             run_id, budget_usd=budget, auto_answer=True if auto_answer else None
         )
+        if not (prepared.options.mock or prepared.options.dry_run):
+            _check_keys(prepared.tree, with_user_profiles=False)  # the run's own snapshot
     except (TreeError, InputError, RunError, ProfilesError) as exc:
         _fail(str(exc))
     _execute(prepared, as_json=as_json, quiet=quiet)
@@ -346,8 +390,8 @@ def validate(tree: Path, export_name: str | None, as_json: bool) -> None:
             )
         )
     else:
-        for problem in problems:
-            click.echo(f"{tree}: {problem}", err=True)
+        for line in _grouped(problems):
+            click.echo(f"{tree}: {line}", err=True)
         count = sum(1 for _ in model.walk())
         click.echo(f"{tree}: valid ({count} nodes, {len(problems)} warning(s))")
 
@@ -394,6 +438,25 @@ def import_(source: Path, export_name: str | None, output: Path | None, force: b
     click.echo(f"{source}: wrote {target} ({count} nodes, native format)")
 
 
+def _grouped(problems: list[Any], shown: int = 3) -> list[str]:
+    """One line per distinct (severity, message), in order of first appearance: a warning
+    that 1,011 nodes share is one line with its count and first paths, not 1,011 lines
+    (``--json`` keeps every problem)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for problem in problems:
+        groups.setdefault((problem.severity, problem.message), []).append(problem.path)
+    lines = []
+    for (severity, message), paths in groups.items():
+        if len(paths) == 1:
+            lines.append(f"{severity}: {paths[0]}: {message}")
+            continue
+        more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+        lines.append(
+            f"{severity}: {message} ({len(paths)} times: {', '.join(paths[:shown])}{more})"
+        )
+    return lines
+
+
 @cli.group()
 def runs() -> None:
     """The run history of a project (from its index)."""
@@ -416,7 +479,8 @@ def _index(project: Path | None) -> Any:
 _PROJECT_OPTION = click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
-    help="The project folder (default: $GENARUN_PROJECT or the user data folder).",
+    help="The project folder (default: $GENARUN_PROJECT, else the nearest folder holding "
+    ".genarun/ here or above, else the user data folder).",
 )
 
 

@@ -46,7 +46,8 @@ def api() -> None:
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="GENARUN_PROJECT",
-    help="Project folder (default: $GENARUN_PROJECT, else the user data folder).",
+    help="The project folder (default: $GENARUN_PROJECT, else the nearest folder holding "
+    ".genarun/ here or above, else the user data folder).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def test(

@@ -32,7 +32,8 @@ __all__ = ["answer", "attach", "hooks", "parse_value", "requests"]
 _PROJECT = click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
-    help="The project folder (default: $GENARUN_PROJECT or the user data folder).",
+    help="The project folder (default: $GENARUN_PROJECT, else the nearest folder holding "
+    ".genarun/ here or above, else the user data folder).",
 )
 
 
@@ -55,39 +56,11 @@ def _user() -> str:
 
 
 def parse_value(request: HumanRequest, raw: str, run_dir: Path | None = None) -> Any:
-    """A typed value from what a person typed: ``2`` is the 2nd option of a choice (an
-    image may also be given by the full path the prompt shows, under ``run_dir``), a rating
-    is a number, ``accept``/``reject`` or JSON for an approval, text is text."""
-    from genarun_studio.human.request import AnswerInvalid
+    """A typed value from what a person typed (see :func:`read_answer`, which the webhook
+    uses too, so both accept the same forms)."""
+    from genarun_studio.human.request import read_answer
 
-    text = raw.strip()
-    if request.kind in ("multipleChoice", "pickImage"):
-        if raw in request.options:
-            return raw
-        if text.isdigit() and text not in request.options:
-            if not 1 <= int(text) <= len(request.options):
-                raise AnswerInvalid(
-                    f"there is no option {text}: give a number from 1 to "
-                    f"{len(request.options)}, or the option itself"
-                )
-            return request.options[int(text) - 1]
-        if request.kind == "pickImage" and run_dir is not None:
-            for option in request.options:
-                if text == str(run_dir / option):
-                    return option
-        return raw
-    if request.kind == "rating":
-        try:
-            return int(text)
-        except ValueError:
-            return raw
-    if request.kind == "approve":
-        if text.lower() in ("accept", "reject", "a", "r"):
-            return {"a": "accept", "r": "reject"}.get(text.lower(), text.lower())
-        with contextlib.suppress(json.JSONDecodeError):
-            return json.loads(text)
-        return raw
-    return raw
+    return read_answer(request, raw, run_dir)
 
 
 def describe(request: HumanRequest, run_dir: Path | None = None) -> list[str]:

@@ -32,7 +32,8 @@ T = TypeVar("T")
 _PROJECT = click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
-    help="The project folder (default: $GENARUN_PROJECT or the user data folder).",
+    help="The project folder (default: $GENARUN_PROJECT, else the nearest folder holding "
+    ".genarun/ here or above, else the user data folder).",
 )
 
 
@@ -67,7 +68,8 @@ def index() -> None:
     """Retrieval indexes of a project: add files, query, list, remove.
 
     Text indexes use all-MiniLM-L6-v2 offline by default; `--model clip` makes an index of
-    images and texts in one space. Needs: pip install 'genarun-studio[rag]' ([clip] for CLIP).
+    images and texts in one space. Needs the [rag] extra: pip install -e '.[rag]' in a
+    checkout ([clip] for CLIP).
     """
 
 

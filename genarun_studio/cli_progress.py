@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
+from rich.console import Group
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from genarun_studio.cli_reports import console
 from genarun_studio.engine import events as ev
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class Progress:
 
     def __init__(self, run: Run, *, enabled: bool = True) -> None:
         self.run = run
-        self.console = Console(stderr=True)
+        self.console = console(stderr=True)
         self.enabled = enabled and self.console.is_terminal
         self.lanes: dict[str, Counter[str]] = defaultdict(Counter)
         self.state: dict[str, tuple[str, str]] = {}
@@ -142,7 +143,7 @@ class Progress:
             highlight=False,
         )
         for key, error in self.failures[:10]:
-            # errors are free text ("pip install 'genarun-studio[rag]'", JSON): not markup
+            # errors are free text ("pip install -e '.[rag]'", JSON): not markup
             self.console.print(f"  [red]failed[/] {escape(key)}: {escape(error)}", highlight=False)
         if len(self.failures) > 10:
             self.console.print(f"  ... and {len(self.failures) - 10} more failures (logs.json)")

@@ -15,13 +15,21 @@ from rich.table import Table
 if TYPE_CHECKING:
     from genarun_studio.engine.run import Run, RunSummary
 
-__all__ = ["print_dry_run", "print_run", "print_runs"]
+__all__ = ["console", "print_dry_run", "print_run", "print_runs"]
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console for the CLI's reports. On a terminal, rich's own; piped or redirected, text
+    is never wrapped (a message cut mid-sentence at 80 columns breaks greps and copied
+    commands) and tables get 160 columns instead of 80."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return probe
+    return Console(stderr=stderr, width=160, soft_wrap=True)
 
 
 def _console() -> Console:
-    """A console that does not squeeze tables to 80 columns when piped."""
-    probe = Console()
-    return probe if probe.is_terminal else Console(width=160)
+    return console()
 
 
 def _money(value: float | None) -> str:

@@ -106,3 +106,18 @@ class RunError(GenarunError):
 
 class BudgetReached(GenarunError):
     """The next call would take the run past its budget; the run stops and can resume."""
+
+
+def install_hint(extra: str) -> str:
+    """The command that adds an optional extra, for a checkout and for a wheel. The package
+    is not on PyPI, so ``pip install 'genarun-studio[rag]'`` would not find it."""
+    try:
+        from importlib.metadata import version
+
+        wheel = f"genarun_studio-{version('genarun-studio')}-py3-none-any.whl"
+    except Exception:  # not installed as a distribution (e.g. run from PYTHONPATH)
+        wheel = "genarun_studio-VERSION-py3-none-any.whl"
+    return (
+        f"pip install -e '.[{extra}]' in a checkout of genarun-studio, "
+        f"or pip install '{wheel}[{extra}]' from a wheel"
+    )

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from genarun_studio.core.jsonpath import pydantic_problems
+from genarun_studio.core.registry import Registry
 from genarun_studio.core.tree import ModelProfile, Tree
 from genarun_studio.errors import GenarunError
 
@@ -31,6 +32,7 @@ __all__ = [
     "ProfilesError",
     "config_dir",
     "load_profiles",
+    "missing_keys",
     "profile_names",
     "profiles_path",
     "save_profiles",
@@ -131,3 +133,66 @@ def with_profiles(tree: Tree, profiles: dict[str, ModelProfile]) -> Tree:
 def profile_names(tree: Tree, profiles: dict[str, ModelProfile] | None = None) -> list[str]:
     """Every profile name a node of this tree can use, sorted."""
     return sorted(set(tree.models) | set(profiles or {}) | set(BUILTIN_PROFILES))
+
+
+def _used_profiles(tree: Tree, registry: Registry) -> dict[str, str]:
+    """Profile name → the first enabled node (id) that uses it. A node's ``profile`` field
+    (with its type's default) counts, and so does an ``api`` node's ``assemble.profile``;
+    a config that does not parse is left to validation."""
+    used: dict[str, str] = {}
+    stack = [n for n in reversed(tree.nodes) if n.enabled]
+    while stack:
+        node = stack.pop()
+        stack.extend(c for c in reversed(node.children) if c.enabled)
+        if node.type not in registry:
+            continue
+        try:
+            config = registry.get(node.type).parse_config(node.config)
+        except (ValidationError, ValueError, TypeError):
+            continue
+        for holder in (config, getattr(config, "assemble", None)):
+            name = getattr(holder, "profile", None)
+            if isinstance(name, str):
+                used.setdefault(name, node.id)
+    return used
+
+
+def missing_keys(tree: Tree, registry: Registry) -> list[str]:
+    """One sentence per API key the tree's real (non-mock) run needs and cannot find.
+
+    A profile needs a key when it goes to the ``openai`` provider at OpenAI itself: one with
+    a ``base_url`` (or with ``OPENAI_BASE_URL`` set) is a server of the user's own, often a
+    local one that wants no key, and gets a placeholder as the provider does. Checked before
+    a run starts, so a missing key is not found by the first call of a run folder that then
+    fails. Where the machine has no OS keychain, the sentence names the variable only."""
+    from genarun_studio import secrets
+
+    if os.environ.get("OPENAI_BASE_URL"):
+        return []
+    needed: dict[str, tuple[str, str]] = {}  # key name → (profile, node)
+    for name, node_id in _used_profiles(tree, registry).items():
+        profile = tree.models.get(name) or BUILTIN_PROFILES.get(name)
+        if profile is None or profile.provider != "openai" or profile.base_url:
+            continue
+        key_name = profile.key_name or profile.provider
+        try:
+            if secrets.get_key(key_name):
+                continue
+        except GenarunError:
+            continue  # an invalid key name is reported by the call itself
+        needed.setdefault(key_name, (name, node_id))
+    if not needed:
+        return []
+    keychain = secrets.keychain_available()
+    problems = []
+    for key_name, (name, node_id) in sorted(needed.items()):
+        var = secrets.env_var(key_name)
+        where = f"no API key for {key_name!r} (profile {name!r}, node {node_id!r})"
+        if keychain:
+            problems.append(f"{where}: run `genarun keys set {key_name}` or set {var}")
+        else:
+            problems.append(
+                f"{where}: this machine has no OS keychain, so set the environment "
+                f"variable {var} (e.g. `export {var}=...` in your shell)"
+            )
+    return problems

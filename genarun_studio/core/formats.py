@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from genarun_studio.core.jsmodule import read_js_module
+from genarun_studio.core.jsonerrors import describe_json_error
 from genarun_studio.core.jsonpath import format_loc, pydantic_problems
 from genarun_studio.core.legacy import (
     LegacyProject,
@@ -137,7 +138,7 @@ def loads_tree(
         data = json.loads(source, parse_int=_parse_int, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise TreeError(
-            file, [("", f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+            file, [("", f"is not valid JSON {describe_json_error(source, exc)}")]
         ) from None
     except RecursionError:
         raise TreeError(

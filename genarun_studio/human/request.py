@@ -15,10 +15,13 @@ channel accepts and refuses the same things.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import re
 import time
 import unicodedata
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -38,6 +41,7 @@ __all__ = [
     "auto_answer",
     "check_answer",
     "printable",
+    "read_answer",
 ]
 
 _ESCAPE = re.compile(
@@ -160,6 +164,49 @@ class HumanAnswer(BaseModel):
     def _printable(cls, value: str) -> str:
         """Cleaned when an answer is made and when one is read back from its file."""
         return printable(value) or "someone"
+
+
+def read_answer(request: HumanQuestion, value: Any, run_dir: Path | None = None) -> Any:
+    """The value a person meant, from what they gave, the same for every channel (the
+    terminal, ``genarun answer``, the webhook): ``2`` or ``"2"`` is the 2nd option of a
+    choice (an option that is itself that text wins; an image may also be given by the full
+    path the terminal shows, under ``run_dir``), ``"4"`` is a rating of 4, ``a`` / ``r`` /
+    ``accept`` / ``reject`` or JSON text is an approval, text is text. Anything else is
+    returned as it is, for :func:`check_answer` to judge. Raises AnswerInvalid for an option
+    number out of range."""
+    choice = request.kind in ("multipleChoice", "pickImage")
+    if choice and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if choice:
+        if value in request.options:
+            return value
+        if text.isdigit() and text not in request.options:
+            if not 1 <= int(text) <= len(request.options):
+                raise AnswerInvalid(
+                    f"there is no option {text}: give a number from 1 to "
+                    f"{len(request.options)}, or the option itself"
+                )
+            return request.options[int(text) - 1]
+        if request.kind == "pickImage" and run_dir is not None:
+            for option in request.options:
+                if text == str(run_dir / option):
+                    return option
+        return value
+    if request.kind == "rating":
+        try:
+            return int(text)
+        except ValueError:
+            return value
+    if request.kind == "approve":
+        if text.lower() in ("accept", "reject", "a", "r"):
+            return {"a": "accept", "r": "reject"}.get(text.lower(), text.lower())
+        with contextlib.suppress(json.JSONDecodeError):
+            return json.loads(text)
+        return value
+    return value
 
 
 def check_answer(request: HumanQuestion, value: Any) -> Any:

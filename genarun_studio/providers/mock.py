@@ -160,6 +160,9 @@ class MockProvider(Provider):
         self.fail_rate = fail_rate
         self.default_items = default_items
         """Array length when the shape gives no counts (a dry run's ``--assume-items``)."""
+        self.default_items_used = 0
+        """How many list answers took their length from ``default_items`` (0: the option was
+        ignored, so the CLI can say so)."""
         self._attempts: dict[str, int] = {}
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
@@ -177,6 +180,8 @@ class MockProvider(Provider):
         shape = request.shape
         if self.default_items is not None and shape.min_items is None and shape.max_items is None:
             n = self.default_items
+            if shape.kind in ("string-array", "object-array"):
+                self.default_items_used += 1
             request = request.model_copy(
                 update={"shape": shape.model_copy(update={"min_items": n, "max_items": n})}
             )

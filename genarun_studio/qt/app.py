@@ -114,7 +114,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--project",
-        help="project folder for runs (default: the user data folder, or $GENARUN_PROJECT)",
+        help=(
+            "project folder for runs (default: $GENARUN_PROJECT, else the nearest folder "
+            "holding .genarun/ here or above, else the user data folder)"
+        ),
     )
     parser.add_argument(
         "--screenshot", metavar="OUT.png", help="render the window to OUT.png and exit"
@@ -178,8 +181,11 @@ def _main(args: argparse.Namespace) -> int:
         import qasync
         from PySide6 import QtCore, QtWidgets
     except ImportError:
+        from genarun_studio.errors import install_hint
+
         sys.stderr.write(
-            "genarun-studio needs the editor's extra: pip install 'genarun-studio[studio]'\n"
+            f"genarun-studio: the editor's [studio] extra is not installed; add it with "
+            f"{install_hint('studio')}\n"
         )
         return 2
     from genarun_studio.qt.main_window import MainWindow

@@ -1,7 +1,7 @@
 """Retrieval: embedders, FAISS indexes in the project, documents, hits.
 
 Importing this package is cheap: faiss, torch, sentence-transformers and open_clip load only
-when an index is read or a model embeds (``pip install 'genarun-studio[rag]'``, and
+when an index is read or a model embeds (``pip install -e '.[rag]'`` in a checkout, and
 ``[clip]`` for images).
 """
 

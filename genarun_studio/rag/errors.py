@@ -7,7 +7,7 @@ GenarunError
 
 from __future__ import annotations
 
-from genarun_studio.errors import GenarunError
+from genarun_studio.errors import GenarunError, install_hint
 
 __all__ = ["MissingExtra", "RagError", "require", "require_retrieval"]
 
@@ -23,8 +23,8 @@ class MissingExtra(RagError):
         self.extra = extra
         self.module = module
         super().__init__(
-            f"{feature} needs the {module!r} package, which is not installed: "
-            f"pip install 'genarun-studio[{extra}]'"
+            f"{feature}: the {module!r} package is not installed; add the [{extra}] extra "
+            f"with {install_hint(extra)}"
         )
 
 

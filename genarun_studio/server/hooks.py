@@ -38,6 +38,7 @@ from genarun_studio.human.request import (
     AnswerInvalid,
     HumanRequest,
     printable,
+    read_answer,
 )
 
 if TYPE_CHECKING:
@@ -165,6 +166,7 @@ def hooks_app(project_root: Path) -> Starlette:
             req = found[0]
             value, who = _parse_answer(body)
             try:
+                value = read_answer(req, value)  # the forms `genarun answer` takes
                 answer = inbox.submit(req.key, value, who=who, channel="webhook")
             except AlreadyAnswered as exc:
                 raise _Refused(409, str(exc)) from None

@@ -23,16 +23,32 @@ from genarun_studio.store.history import effective_status
 from genarun_studio.store.index import RunIndex
 from genarun_studio.store.runfolder import RunFolder
 
-__all__ = ["Project", "default_project_dir"]
+__all__ = ["Project", "default_project_dir", "find_project_dir"]
 
 _ID = re.compile(ID_PATTERN)
 
 
+def find_project_dir(start: Path | None = None) -> Path | None:
+    """The nearest folder holding ``.genarun/``: ``start`` (default: the current directory)
+    or one of its parents, as git finds ``.git``; None when there is none."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".genarun").is_dir():
+            return folder
+    return None
+
+
 def default_project_dir() -> Path:
-    """``$GENARUN_PROJECT``, else ``<user data dir>/genarun`` (platformdirs)."""
+    """The project used when none is given: ``$GENARUN_PROJECT``; else the nearest project
+    folder (one holding ``.genarun/``) in the current directory or its parents; else
+    ``<user data dir>/genarun`` (platformdirs). So commands typed inside a project use it,
+    like git inside a repository."""
     env = os.environ.get("GENARUN_PROJECT")
     if env:
         return Path(env)
+    found = find_project_dir()
+    if found is not None:
+        return found
     import platformdirs
 
     return Path(platformdirs.user_data_dir("genarun", appauthor=False))

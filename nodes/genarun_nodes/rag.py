@@ -1,6 +1,6 @@
 """Retrieval node types: ``rag-index`` adds to a project index, ``rag-query`` reads from one.
 
-Both need ``pip install 'genarun-studio[rag]'`` (and ``[clip]`` for image indexes); without
+Both need ``pip install -e '.[rag]'`` in a checkout (and ``[clip]`` for image indexes); without
 it the instance fails with that command in its message. An index lives in the project
 (``.genarun/indexes/<name>/``), so later runs, the CLI and the editor see what a run added.
 The index's revision is part of a query's plan: a query is taken from the cache only while

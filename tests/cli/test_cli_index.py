@@ -221,7 +221,7 @@ def test_a_missing_extra_names_the_pip_install(
         timeout=120,
     )
     assert result.returncode == 2
-    assert f"pip install 'genarun-studio[{extra}]'" in result.stderr
+    assert f"pip install -e '.[{extra}]'" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / ".genarun" / "indexes" / "n").exists()
 
@@ -242,6 +242,6 @@ def test_a_run_without_the_rag_extra_says_which_pip_install_fixes_it(tmp_path: P
     )
     assert result.returncode == 3, result.stderr
     shown = " ".join(result.stderr.split())  # the report goes to stderr, wrapped
-    assert "failed notes: Retrieval indexes needs the 'numpy' package" in shown
-    assert "pip install 'genarun-studio[rag]'" in shown
+    assert "failed notes: Retrieval indexes: the 'numpy' package is not installed" in shown
+    assert "pip install -e '.[rag]'" in shown
     assert "ModuleNotFoundError" not in result.stdout + result.stderr

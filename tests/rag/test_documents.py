@@ -105,5 +105,5 @@ def test_a_damaged_pdf_is_named(tmp_path: Path) -> None:
 def test_a_missing_extra_names_the_pip_install() -> None:
     with pytest.raises(MissingExtra) as caught:
         require("genarun_no_such_module", "clip", "CLIP embeddings")
-    assert "pip install 'genarun-studio[clip]'" in str(caught.value)
+    assert "pip install -e '.[clip]'" in str(caught.value)
     assert caught.value.extra == "clip"
