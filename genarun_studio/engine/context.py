@@ -15,7 +15,7 @@ from genarun_studio.core.nodetype import LogLevel
 from genarun_studio.core.tree import ModelProfile, RunLimits
 from genarun_studio.engine.instance import NodeInstance, asset_stem
 from genarun_studio.engine.retry import call_with_retries
-from genarun_studio.errors import BudgetReached, ProviderError, RunError
+from genarun_studio.errors import BudgetReached, LimitError, ProviderError, RunError
 from genarun_studio.human.request import HumanAnswer, HumanQuestion
 from genarun_studio.profiles import BUILTIN_PROFILES
 from genarun_studio.providers.base import (
@@ -80,10 +80,29 @@ class InstanceContext:
         return await call_with_retries(once, self.limits, self._on_retry)
 
     def render(self, template: str) -> str:
-        return tpl.render(template, self._instance.context, self._rng, self._instance.picks)
+        limit = self.limits.max_prompt_chars
+        try:
+            return tpl.render(
+                template, self._instance.context, self._rng, self._instance.picks, None, limit
+            )
+        except tpl.RenderTooLarge as exc:
+            raise self._too_large(exc) from None
 
     def render_value(self, value: Any) -> Any:
-        return tpl.render_value(value, self._instance.context, self._rng, self._instance.picks)
+        limit = self.limits.max_prompt_chars
+        try:
+            return tpl.render_value(
+                value, self._instance.context, self._rng, self._instance.picks, None, limit
+            )
+        except tpl.RenderTooLarge as exc:
+            raise self._too_large(exc) from None
+
+    def _too_large(self, exc: tpl.RenderTooLarge) -> LimitError:
+        return LimitError(
+            f"node {self._instance.node_id!r}: a rendered text passes the limit of "
+            f"{exc.limit:,} characters (it reached {exc.size:,} before rendering stopped); "
+            "raise limits.max_prompt_chars in the tree if this is intended"
+        )
 
     def outputs_of(self, node_id: str) -> list[Any]:
         node = self._instance.node

@@ -34,14 +34,14 @@ from genarun_studio.core.nodetype import NodeType
 from genarun_studio.core.ordering import after_problems, watched_nodes
 from genarun_studio.core.outputs import build_output
 from genarun_studio.core.registry import Registry
-from genarun_studio.core.tree import Node, RunLimits, Tree
+from genarun_studio.core.tree import MAX_SEED, Node, RunLimits, Tree
 from genarun_studio.engine import events as ev
 from genarun_studio.engine.cache import CachedResult, MemoryCache, ResultCache, signature
 from genarun_studio.engine.context import InstanceContext
 from genarun_studio.engine.cost import Pricing
 from genarun_studio.engine.human import HumanDesk
 from genarun_studio.engine.instance import NodeInstance, child_key
-from genarun_studio.errors import BudgetReached, GenarunError, RunError
+from genarun_studio.errors import BudgetReached, GenarunError, LimitError, RunError
 from genarun_studio.providers.base import Usage
 from genarun_studio.providers.registry import ProviderSet
 from genarun_studio.store.runfolder import RunFolder
@@ -61,7 +61,7 @@ class RunOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
     """None: the tree's seed, else a fresh random one (recorded, so the run can be repeated)."""
     mock: bool = False
     targets: list[str] = Field(default_factory=list)
@@ -606,7 +606,8 @@ class Run:
                 output = await node_type.run(ctx, config, inst.plan)
             finally:
                 semaphore.release()
-            json.dumps(output)  # outputs must be JSON: fail here, not when writing files
+            # outputs must be JSON and of a bounded size: fail here, not when writing files
+            self._check_output_size(node.id, output)
             if node.index_output:
                 await self._index_output(inst, output)
         except asyncio.CancelledError:
@@ -660,6 +661,18 @@ class Run:
             )
         )
         self._spawn_children(inst)
+
+    def _check_output_size(self, node_id: str, output: Any) -> None:
+        """Raise LimitError when ``output`` as JSON passes ``limits.max_output_chars``; a
+        TypeError when it is not JSON at all."""
+        size = len(json.dumps(output, ensure_ascii=False))
+        limit = self.limits.max_output_chars
+        if size > limit:
+            raise LimitError(
+                f"node {node_id!r}: its output is {size:,} characters of JSON, over the "
+                f"limit of {limit:,}; raise limits.max_output_chars in the tree if this "
+                "is intended"
+            )
 
     def _after_settled(self, node_id: str) -> bool:
         watched = self._watched[node_id]
