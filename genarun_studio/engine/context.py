@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from genarun_studio.core import template as tpl
 from genarun_studio.core.nodetype import LogLevel
+from genarun_studio.core.textsafe import scrub_text
 from genarun_studio.core.tree import ModelProfile, RunLimits
 from genarun_studio.engine.instance import NodeInstance, asset_stem
 from genarun_studio.engine.retry import call_with_retries
@@ -154,6 +155,7 @@ class InstanceContext:
         finally:
             self._instance.attempts += attempts
             self._run.reserved_usd -= est_cost
+        response = self._writable_answer(response)
         if self._run.options.dry_run:
             usage, cost = estimate, est_cost
         else:
@@ -179,6 +181,25 @@ class InstanceContext:
             }
         )
         return response
+
+    def _writable_answer(self, response: ChatResponse) -> ChatResponse:
+        """The answer with unpaired surrogates replaced by U+FFFD (a model cut off inside an
+        emoji, or a ``\ud83d`` escape): it is kept, journaled and can be sent back on a
+        re-ask; the log says what was replaced."""
+        text, replaced = scrub_text(response.text)
+        calls = []
+        for call in response.tool_calls:
+            arguments, n = scrub_text(call.arguments)
+            replaced += n
+            calls.append(call.model_copy(update={"arguments": arguments}) if n else call)
+        if not replaced:
+            return response
+        self.log(
+            f"the answer held {replaced} invalid character(s) (unpaired surrogates, e.g. an "
+            "emoji cut off at max_tokens); replaced with U+FFFD",
+            "warning",
+        )
+        return response.model_copy(update={"text": text, "tool_calls": calls})
 
     async def image(self, request: ImageRequest, *, profile: str) -> ImageResponse:
         backend = self._run.providers.get(self.profile(profile))

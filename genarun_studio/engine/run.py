@@ -34,6 +34,7 @@ from genarun_studio.core.nodetype import NodeType
 from genarun_studio.core.ordering import after_problems, watched_nodes
 from genarun_studio.core.outputs import build_output
 from genarun_studio.core.registry import Registry
+from genarun_studio.core.textsafe import scrub
 from genarun_studio.core.tree import MAX_SEED, Node, RunLimits, Tree
 from genarun_studio.engine import events as ev
 from genarun_studio.engine.cache import CachedResult, MemoryCache, ResultCache, signature
@@ -133,7 +134,9 @@ class Run:
     ) -> None:
         self.tree = tree
         self.tree_id = tree_id
-        self.inputs = inputs
+        self.inputs = scrub(inputs)[0]
+        """Unpaired surrogates (from a non-UTF-8 command line or a ``\ud800`` in a JSON
+        file) are replaced: every input must be writable to ``run.json``."""
         self.options = options
         self.registry = registry
         self.pricing = pricing or Pricing.load()
@@ -634,6 +637,8 @@ class Run:
         inst.output = output
         inst.state = "done"
         inst.fanned_out = self._fans_out(inst)
+        self._make_writable(inst)
+        output = inst.output
         try:
             self.folder.append_journal(inst.record())
         except Exception as exc:  # a result that cannot be kept must not count as done
@@ -761,10 +766,28 @@ class Run:
         self.cost_usd += inst.cost_usd
         self._announce_reuse(inst)
 
+    def _make_writable(self, inst: NodeInstance) -> None:
+        """Replace unpaired surrogates in what the instance will journal (an answer cut in
+        the middle of an emoji): what was paid for is kept, with a note in its log."""
+        replaced = 0
+        for name in ("output", "calls", "plan", "error", "logs"):
+            value, n = scrub(getattr(inst, name))
+            if n:
+                setattr(inst, name, value)
+                replaced += n
+        if replaced:
+            self.instance_log(
+                inst,
+                f"replaced {replaced} invalid character(s) (unpaired surrogates, e.g. an "
+                "emoji cut off) with U+FFFD so the result can be written",
+                "warning",
+            )
+
     def _fail(self, inst: NodeInstance, message: str) -> None:
         inst.state = "failed"
         inst.error = message
         inst.ended_at = time.time()
+        self._make_writable(inst)
         try:
             self.folder.append_journal(inst.record())
         except Exception:  # the failure is still reported; the journal may be unwritable
