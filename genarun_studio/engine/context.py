@@ -27,6 +27,7 @@ from genarun_studio.providers.base import (
     Usage,
 )
 from genarun_studio.providers.http import HttpRequest, HttpResponse
+from genarun_studio.providers.httputil import ANSWER_LIMIT
 
 if TYPE_CHECKING:
     from genarun_studio.engine.run import Run
@@ -75,6 +76,7 @@ class InstanceContext:
             raise ProviderError(f"the {backend.name} provider cannot make embeddings")
 
         async def once() -> list[list[float]]:
+            ANSWER_LIMIT.set(self.limits.max_answer_bytes)  # this task's context only
             result: list[list[float]] = await embed(texts, model)
             return result
 
@@ -148,6 +150,7 @@ class InstanceContext:
         async def once() -> ChatResponse:
             nonlocal attempts
             attempts += 1
+            ANSWER_LIMIT.set(self.limits.max_answer_bytes)  # this task's context only
             return await backend.chat(request)
 
         try:
@@ -212,6 +215,7 @@ class InstanceContext:
         async def once() -> ImageResponse:
             nonlocal attempts
             attempts += 1
+            ANSWER_LIMIT.set(self.limits.max_image_bytes)  # this task's context only
             return await backend.image(request)
 
         try:
