@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from genarun_studio.core import template as tpl
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from genarun_studio.engine.run import Run
 
 __all__ = ["DEFAULT_PROFILES", "InstanceContext"]
+
+T = TypeVar("T")
 
 DEFAULT_PROFILES = BUILTIN_PROFILES
 """The built-in profiles (see :mod:`genarun_studio.profiles`)."""
@@ -75,12 +77,15 @@ class InstanceContext:
         if embed is None:
             raise ProviderError(f"the {backend.name} provider cannot make embeddings")
 
+        key = _key_of(base)
+
         async def once() -> list[list[float]]:
+            self._check_key(key)
             ANSWER_LIMIT.set(self.limits.max_answer_bytes)  # this task's context only
             result: list[list[float]] = await embed(texts, model)
             return result
 
-        return await call_with_retries(once, self.limits, self._on_retry)
+        return await self._with_retries(once, key)
 
     def render(self, template: str) -> str:
         limit = self.limits.max_prompt_chars
@@ -132,6 +137,26 @@ class InstanceContext:
     def _seed_key(self, part: str) -> str:
         return f"{self._run.seed}:{self._instance.key}:{part}"
 
+    async def _with_retries(self, once: Callable[[], Awaitable[T]], key: _Key | None) -> T:
+        """The retry policy, backing off without the lane slot; a refused key (401) is
+        remembered, so the rest of the run makes no more calls with it."""
+        try:
+            return await call_with_retries(once, self.limits, self._on_retry, self._sleep)
+        except ProviderError as exc:
+            if key is not None and exc.status == 401:
+                self._run.refused_keys.setdefault(key, str(exc))
+            raise
+
+    async def _sleep(self, seconds: float) -> None:
+        await self._run.lane_sleep(self._instance, seconds)
+
+    def _check_key(self, key: _Key) -> None:
+        refused = self._run.refused_keys.get(key)
+        if refused is not None:
+            raise ProviderError(
+                f"not sent: an earlier call with the same key was refused: {refused}"
+            )
+
     def _on_retry(self, attempt: int, wait_s: float, error: ProviderError) -> None:
         self._run.instance_progress(
             self._instance,
@@ -140,7 +165,10 @@ class InstanceContext:
         )
 
     async def chat(self, request: ChatRequest, *, profile: str) -> ChatResponse:
-        backend = self._run.providers.get(self.profile(profile))
+        chosen = self.profile(profile)
+        key = _key_of(chosen)
+        self._check_key(key)
+        backend = self._run.providers.get(chosen)
         request = request.model_copy(update={"seed_key": self._seed_key(request.seed_key)})
         estimate, est_cost = self._run.pricing.estimate_chat(request)
         self._reserve(est_cost)
@@ -149,12 +177,13 @@ class InstanceContext:
 
         async def once() -> ChatResponse:
             nonlocal attempts
+            self._check_key(key)
             attempts += 1
             ANSWER_LIMIT.set(self.limits.max_answer_bytes)  # this task's context only
             return await backend.chat(request)
 
         try:
-            response = await call_with_retries(once, self.limits, self._on_retry)
+            response = await self._with_retries(once, key)
         finally:
             self._instance.attempts += attempts
             self._run.reserved_usd -= est_cost
@@ -205,7 +234,10 @@ class InstanceContext:
         return response.model_copy(update={"text": text, "tool_calls": calls})
 
     async def image(self, request: ImageRequest, *, profile: str) -> ImageResponse:
-        backend = self._run.providers.get(self.profile(profile))
+        chosen = self.profile(profile)
+        key = _key_of(chosen)
+        self._check_key(key)
+        backend = self._run.providers.get(chosen)
         request = request.model_copy(update={"seed_key": self._seed_key(request.seed_key)})
         estimate, est_cost = self._run.pricing.estimate_image(request)
         self._reserve(est_cost)
@@ -214,12 +246,13 @@ class InstanceContext:
 
         async def once() -> ImageResponse:
             nonlocal attempts
+            self._check_key(key)
             attempts += 1
             ANSWER_LIMIT.set(self.limits.max_image_bytes)  # this task's context only
             return await backend.image(request)
 
         try:
-            response = await call_with_retries(once, self.limits, self._on_retry)
+            response = await self._with_retries(once, key)
         finally:
             self._instance.attempts += attempts
             self._run.reserved_usd -= est_cost
@@ -270,7 +303,7 @@ class InstanceContext:
                     return await send(request)
 
                 try:
-                    response = await call_with_retries(once, limits, self._on_retry)
+                    response = await call_with_retries(once, limits, self._on_retry, self._sleep)
                 finally:
                     self._instance.attempts += attempts
         except ProviderError as exc:
@@ -369,6 +402,14 @@ class InstanceContext:
             }
         )
         return answer
+
+
+_Key = tuple[str, str, str]
+
+
+def _key_of(profile: ModelProfile) -> _Key:
+    """Which stored key a profile's calls use, at which endpoint."""
+    return (profile.provider, profile.base_url or "", profile.key_name or profile.provider)
 
 
 def _fan_out_order(key: str) -> list[Any]:

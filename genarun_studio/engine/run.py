@@ -196,6 +196,11 @@ class Run:
                 "human",
             }
         }
+        self._held: dict[str, asyncio.Semaphore] = {}
+        """Instance key → the lane slot it holds while it runs (not while it backs off)."""
+        self.refused_keys: dict[tuple[str, str, str], str] = {}
+        """(provider, endpoint, key name) → why its key was refused (a 401): no further
+        call with that key is made in this run."""
         self._configs: dict[str, Any] = {}
         self._selection = self._select()
         waits = after_problems(tree)
@@ -522,6 +527,18 @@ class Run:
                 return semaphore
             semaphore.release()
 
+    async def lane_sleep(self, inst: NodeInstance, seconds: float) -> None:
+        """Wait ``seconds`` (a retry's backoff) without holding the instance's lane slot:
+        others of the lane run meanwhile; the slot is taken again before the next attempt.
+        """
+        held = self._held.pop(inst.key, None)
+        if held is None:  # not holding one (an index update, a test call): just wait
+            await asyncio.sleep(seconds)
+            return
+        held.release()
+        await asyncio.sleep(seconds)
+        self._held[inst.key] = await self._gate(inst.lane, inst.node_id)
+
     async def _admit(self) -> None:
         """Wait for a place among the instances that begin in this turn of the event loop.
 
@@ -597,7 +614,7 @@ class Run:
                     "the context its selected descendants need",
                     "warning",
                 )
-            semaphore = await self._gate(inst.lane, node.id)
+            self._held[inst.key] = await self._gate(inst.lane, node.id)
             try:
                 inst.state = "running"
                 inst.started_at = time.time()
@@ -608,7 +625,9 @@ class Run:
                 )
                 output = await node_type.run(ctx, config, inst.plan)
             finally:
-                semaphore.release()
+                held = self._held.pop(inst.key, None)
+                if held is not None:
+                    held.release()
             # outputs must be JSON and of a bounded size: fail here, not when writing files
             self._check_output_size(node.id, output)
             if node.index_output:
