@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from genarun_studio.core.textsafe import clip
 from genarun_studio.errors import TemplateError
 
 __all__ = [
@@ -274,7 +275,7 @@ class Template:
         if resolver is None:
             known = ", ".join(sorted(resolvers)) if resolvers else "none"
             raise TemplateError(
-                f"unknown namespace '{ref.namespace}' in '${{{ref.text}}}' at position "
+                f"unknown namespace '{ref.namespace}' in '${{{clip(ref.text)}}}' at position "
                 f"{ref.position} (known namespaces: {known})",
                 template=self.source,
                 position=ref.position,
@@ -284,7 +285,7 @@ class Template:
             return to_text(resolver(name))
         except KeyError:
             raise TemplateError(
-                f"unknown variable '{ref.text}' at position {ref.position}",
+                f"unknown variable '{clip(ref.text)}' at position {ref.position}",
                 template=self.source,
                 position=ref.position,
             ) from None
@@ -539,7 +540,7 @@ def _unknown(
     position: int | None,
 ) -> TemplateError:
     dotted = ".".join(str(segment) for segment in path)
-    names = sorted(str(key) for key in context)
+    names = sorted(clip(str(key), _CLIP) for key in context)
     if not names:
         hint = "no variables are available"
     else:
@@ -547,7 +548,9 @@ def _unknown(
         hint = "available: " + ", ".join(names[:_HINT_NAMES]) + more
     where = f" at position {position}" if position is not None else ""
     return TemplateError(
-        f"unknown variable '{dotted}'{where} ({hint})", template=template, position=position
+        f"unknown variable '{clip(dotted)}'{where} ({hint})",
+        template=template,
+        position=position,
     )
 
 

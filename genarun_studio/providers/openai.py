@@ -415,6 +415,11 @@ class OpenAIProvider(Provider):
             key = secrets.get_key(self.key_name)
         except GenarunError as exc:
             raise ProviderError(str(exc)) from None
+        if key and not key.isascii():  # the SDK would fail to encode the header
+            raise ProviderError(
+                f"the stored API key {self.key_name!r} holds a non-ASCII character (a pasted "
+                f"quote or space?); store it again with `genarun keys set {self.key_name}`"
+            )
         if key:
             return key
         if self.base_url is not None:
