@@ -62,8 +62,10 @@ class RunOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seed: int | None = Field(None, ge=0, le=MAX_SEED)
-    """None: the tree's seed, else a fresh random one (recorded, so the run can be repeated)."""
+    seed: int | None = Field(None, ge=-MAX_SEED - 1, le=MAX_SEED)
+    """A 64-bit integer, what ``run.json`` and the index can record (new seeds, from a tree
+    or ``--seed``, are 0..2**63 - 1; a run made with a negative one still resumes).
+    None: the tree's seed, else a fresh random one (recorded, so the run can be repeated)."""
     mock: bool = False
     targets: list[str] = Field(default_factory=list)
     """Run only these node ids (empty: the whole tree); ancestors come from the cache."""

@@ -249,6 +249,7 @@ def test_cli_seed_out_of_range_is_refused(tmp_path: Path) -> None:
     assert "--seed" in result.stderr
     with pytest.raises(ValueError, match="less than or equal"):
         RunOptions(seed=2**63)
+    assert RunOptions(seed=-5).seed == -5  # a run recorded with a negative seed still resumes
 
 
 def test_tree_error_for_a_float_seed_names_the_field() -> None:
