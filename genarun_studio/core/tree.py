@@ -154,7 +154,7 @@ class Tree(_Model):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     models: dict[str, ModelProfile] = Field(default_factory=dict)
     limits: RunLimits = Field(default_factory=RunLimits)
-    seed: int | None = Field(None, ge=0, le=MAX_SEED)
+    seed: int | None = None
     """Fixes the random picks and the mock provider; a whole number from 0 to 2**63 - 1."""
     nodes: list[Node] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
@@ -162,6 +162,14 @@ class Tree(_Model):
     _legacy_shape: str | None = PrivateAttr(None)
     """For a legacy tree: ``project``, ``list`` (a bare list of generations) or
     ``generation`` (one generation), so problem paths can be given in the file's terms."""
+
+    @field_validator("seed")
+    @classmethod
+    def _seed_in_range(cls, value: int | None) -> int | None:
+        # a validator, not schema bounds: the editor keeps its big-integer field for seeds
+        if value is not None and not 0 <= value <= MAX_SEED:
+            raise ValueError("the seed must be a whole number from 0 to 2**63 - 1")
+        return value
 
     @property
     def source_format(self) -> str:
