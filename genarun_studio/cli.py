@@ -79,7 +79,11 @@ def cli() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A JSON object of inputs.",
 )
-@click.option("--seed", type=int, help="Seed for random picks and the mock provider.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),  # core.tree.MAX_SEED, without importing pydantic
+    help="Seed for random picks and the mock provider (0 to 2**63 - 1).",
+)
 @click.option("--mock", is_flag=True, help="Answer every call with the offline mock provider.")
 @click.option(
     "--mock-latency",

@@ -11,6 +11,7 @@ tracebacks are for bugs only.
     ├── ProviderError        a model provider call failed (``transient`` says if retrying helps)
     ├── OutputError          a model answer did not parse or validate (the node re-asks)
     ├── RunError             a run cannot start or continue (e.g. unknown run id)
+    ├── LimitError           an instance passed a size limit of the tree's ``limits``
     └── BudgetReached        the next call would pass the run's budget (the run stops,
                              resumable)
 """
@@ -21,6 +22,7 @@ __all__ = [
     "BudgetReached",
     "GenarunError",
     "InputError",
+    "LimitError",
     "NodeTypeError",
     "OutputError",
     "ProviderError",
@@ -102,6 +104,11 @@ class OutputError(GenarunError):
 
 class RunError(GenarunError):
     """A run cannot start or continue."""
+
+
+class LimitError(GenarunError):
+    """An instance passed one of its tree's size limits (rendered text, output, answer);
+    the message names the node, the size, the limit and the ``limits`` key that raises it."""
 
 
 class BudgetReached(GenarunError):

@@ -27,6 +27,7 @@ from genarun_studio.core.legacy import (
     wrap_legacy,
 )
 from genarun_studio.core.registry import Registry, default_registry
+from genarun_studio.core.textsafe import first_unencodable
 from genarun_studio.core.tree import Tree
 from genarun_studio.core.validate import check_tree
 from genarun_studio.errors import TreeError
@@ -165,6 +166,19 @@ def tree_from_data(
     deep = _json_too_deep(data)
     if deep is not None:
         raise TreeError(file, [(deep, f"nests JSON deeper than {MAX_JSON_DEPTH} levels")])
+    bad = first_unencodable(data)
+    if bad is not None:
+        raise TreeError(
+            file,
+            [
+                (
+                    format_loc(bad),
+                    "holds an unpaired surrogate (a \\uD800-\\uDFFF escape without its "
+                    "pair), which cannot be saved as UTF-8; remove it or write the whole "
+                    "character",
+                )
+            ],
+        )
     shape = _legacy_shape(data)
 
     def file_path(native: str) -> str:
@@ -323,7 +337,8 @@ def dumps_tree(tree: Tree) -> str:
     """The native JSON text of a tree: UTF-8 friendly, non-ASCII text left readable.
 
     A string holding a lone UTF-16 surrogate (JSON may spell one as an escape) cannot be
-    written as UTF-8; such a tree is written with ASCII escapes, which read back the same.
+    written as UTF-8; such a tree (built in memory) is written with ASCII escapes, so the
+    text is never lost, but reading it refuses it and names where the surrogate is.
     """
     data = tree.to_json()
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"

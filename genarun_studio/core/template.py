@@ -18,7 +18,9 @@ Syntax:
   ``['a', 'b']``), unmatched brackets, a ``|`` outside brackets, a ``$`` not before ``{``.
 
 Parsing and rendering are iterative and linear in the template length, so long prompts and
-deeply nested brackets are safe.
+deeply nested brackets are safe. Picks may nest at most :data:`MAX_PICK_DEPTH` deep (a
+deeper one is a parse error), and :meth:`Template.render` can stop a render as soon as its
+text passes a size limit, before the text is built.
 """
 
 from __future__ import annotations
@@ -33,10 +35,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from genarun_studio.core.textsafe import clip
 from genarun_studio.errors import TemplateError
 
 __all__ = [
+    "MAX_PICK_DEPTH",
     "PickRecord",
+    "RenderTooLarge",
     "Template",
     "VarRef",
     "lookup",
@@ -61,6 +66,20 @@ _NAME_RULE = (
 )
 _CLIP = 40
 _MAX_INDEX_DIGITS = 18
+MAX_PICK_DEPTH = 50
+"""How deep ``[a | [b | c]]`` picks may nest: deeper is surely generated, not written."""
+
+
+class RenderTooLarge(TemplateError):
+    """A render passed its ``max_chars``: raised before the oversized text is built."""
+
+    def __init__(self, size: int, limit: int, template: str) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"the rendered text passes the limit of {limit:,} characters (at least {size:,})",
+            template=template,
+        )
 
 
 @dataclass(frozen=True)
@@ -100,14 +119,25 @@ class PickRecord:
 class _Pick:
     """A parsed ``[a | b]``: options as node sequences, plus their source text."""
 
-    __slots__ = ("options", "position", "texts")
+    __slots__ = ("depth", "options", "position", "spans")
 
     def __init__(
-        self, position: int, options: tuple[tuple[_Node, ...], ...], texts: tuple[str, ...]
+        self,
+        position: int,
+        options: tuple[tuple[_Node, ...], ...],
+        spans: tuple[tuple[int, int], ...],
+        depth: int,
     ) -> None:
         self.position = position
         self.options = options
-        self.texts = texts
+        self.spans = spans
+        """``(start, stop)`` of each option in the source: the text is cut only for a
+        record, so nested picks do not copy their inner source once per level."""
+        self.depth = depth
+        """1 for a pick with no pick inside, else 1 + the deepest inside."""
+
+    def texts(self, source: str) -> tuple[str, ...]:
+        return tuple(source[start:stop].strip() for start, stop in self.spans)
 
 
 _Node: TypeAlias = str | VarRef | _Pick
@@ -185,8 +215,12 @@ class Template:
         rng: random.Random | None = None,
         picks: list[PickRecord] | None = None,
         resolvers: Resolvers | None = None,
+        max_chars: int | None = None,
     ) -> str:
         """Render against ``context``.
+
+        With ``max_chars``, :class:`RenderTooLarge` is raised as soon as the rendered text
+        would pass that many characters (nothing that large is built).
 
         Each pick calls ``rng.randrange(len(options))`` (``rng`` defaults to
         ``random.Random(0)``), outer picks before the picks inside their chosen option. When
@@ -199,6 +233,7 @@ class Template:
             rng = random.Random(0)
         records: list[PickRecord | None] = []
         frames = [_RenderFrame(self._nodes)]
+        size = 0  # characters of literal text and values: what the result will hold
         while True:
             frame = frames[-1]
             if frame.index == len(frame.nodes):
@@ -209,16 +244,26 @@ class Template:
                     if picks is not None:
                         picks.extend(record for record in records if record is not None)
                     return value
-                records[frame.slot] = PickRecord(pick.position, pick.texts, frame.chosen, value)
+                records[frame.slot] = PickRecord(
+                    pick.position, pick.texts(self.source), frame.chosen, value
+                )
                 frames[-1].buf.append(value)
                 continue
             node = frame.nodes[frame.index]
             frame.index += 1
             if isinstance(node, str):
-                frame.buf.append(node)
+                text = node
             elif isinstance(node, VarRef):
-                frame.buf.append(self._resolve(node, context, resolvers))
+                text = self._resolve(node, context, resolvers)
             else:
+                text = None
+            if text is not None:
+                size += len(text)
+                if max_chars is not None and size > max_chars:
+                    raise RenderTooLarge(size, max_chars, self.source)
+                frame.buf.append(text)
+            else:
+                assert isinstance(node, _Pick)
                 chosen = rng.randrange(len(node.options))
                 records.append(None)
                 frames.append(_RenderFrame(node.options[chosen], node, chosen, len(records) - 1))
@@ -230,7 +275,7 @@ class Template:
         if resolver is None:
             known = ", ".join(sorted(resolvers)) if resolvers else "none"
             raise TemplateError(
-                f"unknown namespace '{ref.namespace}' in '${{{ref.text}}}' at position "
+                f"unknown namespace '{ref.namespace}' in '${{{clip(ref.text)}}}' at position "
                 f"{ref.position} (known namespaces: {known})",
                 template=self.source,
                 position=ref.position,
@@ -240,7 +285,7 @@ class Template:
             return to_text(resolver(name))
         except KeyError:
             raise TemplateError(
-                f"unknown variable '{ref.text}' at position {ref.position}",
+                f"unknown variable '{clip(ref.text)}' at position {ref.position}",
                 template=self.source,
                 position=ref.position,
             ) from None
@@ -304,12 +349,20 @@ def _fold_pick(source: str, tokens: list[_Node], frame: _Frame, close: int) -> N
     """Replace the tokens from ``frame``'s ``[`` on with one :class:`_Pick`."""
     bounds = [(frame.start, frame.position), *frame.seps, (len(tokens), close)]
     options: list[tuple[_Node, ...]] = []
-    texts: list[str] = []
+    spans: list[tuple[int, int]] = []
     for (begin, src_begin), (stop, src_stop) in itertools.pairwise(bounds):
         options.append(_strip(_merge(tokens[begin + 1 : stop])))
-        texts.append(source[src_begin + 1 : src_stop].strip())
+        spans.append((src_begin + 1, src_stop))
+    inner = max((t.depth for t in tokens[frame.start + 1 :] if isinstance(t, _Pick)), default=0)
+    if inner >= MAX_PICK_DEPTH:
+        raise TemplateError(
+            f"picks nested more than {MAX_PICK_DEPTH} deep at position {frame.position} "
+            "(a [a | [b | ...]] inside another that many times)",
+            template=source,
+            position=frame.position,
+        )
     del tokens[frame.start :]
-    tokens.append(_Pick(frame.position, tuple(options), tuple(texts)))
+    tokens.append(_Pick(frame.position, tuple(options), tuple(spans), inner + 1))
 
 
 def _merge(tokens: Sequence[_Node]) -> tuple[_Node, ...]:
@@ -395,9 +448,10 @@ def render(
     rng: random.Random | None = None,
     picks: list[PickRecord] | None = None,
     resolvers: Resolvers | None = None,
+    max_chars: int | None = None,
 ) -> str:
     """Parse (cached) and render ``source``; see :meth:`Template.render`."""
-    return parse(source).render(context, rng, picks, resolvers)
+    return parse(source).render(context, rng, picks, resolvers, max_chars)
 
 
 def render_value(
@@ -406,13 +460,14 @@ def render_value(
     rng: random.Random | None = None,
     picks: list[PickRecord] | None = None,
     resolvers: Resolvers | None = None,
+    max_chars: int | None = None,
 ) -> Any:
     """Render every string in a JSON-like value: dict values and list/tuple items, recursively.
 
     Dict keys and non-string leaves are kept as they are; one ``rng`` (default
     ``random.Random(0)``) serves every string, in document order. A string that is exactly
     one reference (``"${items}"``) becomes the referenced value itself, not its text, so a
-    value can pass a list or an object on.
+    value can pass a list or an object on. ``max_chars`` bounds each rendered string.
     """
     if rng is None:
         rng = random.Random(0)
@@ -420,15 +475,18 @@ def render_value(
         sole = parse(value).sole_reference()
         if sole is not None and sole.namespace is None:
             return _lookup(context, sole.path, value, sole.position)
-        return render(value, context, rng, picks, resolvers)
+        return render(value, context, rng, picks, resolvers, max_chars)
     if isinstance(value, Mapping):
         return {
-            key: render_value(item, context, rng, picks, resolvers) for key, item in value.items()
+            key: render_value(item, context, rng, picks, resolvers, max_chars)
+            for key, item in value.items()
         }
     if isinstance(value, list):
-        return [render_value(item, context, rng, picks, resolvers) for item in value]
+        return [render_value(item, context, rng, picks, resolvers, max_chars) for item in value]
     if isinstance(value, tuple):
-        return tuple(render_value(item, context, rng, picks, resolvers) for item in value)
+        return tuple(
+            render_value(item, context, rng, picks, resolvers, max_chars) for item in value
+        )
     return value
 
 
@@ -482,7 +540,7 @@ def _unknown(
     position: int | None,
 ) -> TemplateError:
     dotted = ".".join(str(segment) for segment in path)
-    names = sorted(str(key) for key in context)
+    names = sorted(clip(str(key), _CLIP) for key in context)
     if not names:
         hint = "no variables are available"
     else:
@@ -490,7 +548,9 @@ def _unknown(
         hint = "available: " + ", ".join(names[:_HINT_NAMES]) + more
     where = f" at position {position}" if position is not None else ""
     return TemplateError(
-        f"unknown variable '{dotted}'{where} ({hint})", template=template, position=position
+        f"unknown variable '{clip(dotted)}'{where} ({hint})",
+        template=template,
+        position=position,
     )
 
 

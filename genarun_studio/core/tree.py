@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 __all__ = [
     "FORMAT_VERSION",
     "LANES",
+    "MAX_SEED",
     "InputSpec",
     "ModelProfile",
     "Node",
@@ -31,6 +32,8 @@ ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 never path characters."""
 
 OnError = Literal["continue", "stop"]
+MAX_SEED = 2**63 - 1
+"""The largest run seed: seeds are recorded in JSON and SQLite, which hold 64-bit integers."""
 
 
 class _Model(BaseModel):
@@ -78,6 +81,16 @@ class RunLimits(_Model):
     timeout_s: float = Field(120.0, gt=0)
     budget_usd: float | None = Field(None, ge=0)
     on_error: OnError = "continue"
+    max_prompt_chars: int = Field(1_000_000, ge=1)
+    """The longest text one template may render to (a prompt, a URL, a value); an instance
+    whose render would pass it fails, before the text is built."""
+    max_output_chars: int = Field(10_000_000, ge=1)
+    """The largest output an instance may keep, as JSON text; a larger one fails the
+    instance instead of filling the journal and the memory."""
+    max_answer_bytes: int = Field(16 * 1024 * 1024, ge=1)
+    """The most a provider may send for one chat, JSON or embedding answer."""
+    max_image_bytes: int = Field(64 * 1024 * 1024, ge=1)
+    """The most a provider may send for one image answer."""
 
     @field_validator("concurrency")
     @classmethod
@@ -142,12 +155,21 @@ class Tree(_Model):
     models: dict[str, ModelProfile] = Field(default_factory=dict)
     limits: RunLimits = Field(default_factory=RunLimits)
     seed: int | None = None
+    """Fixes the random picks and the mock provider; a whole number from 0 to 2**63 - 1."""
     nodes: list[Node] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
     _source_format: str = PrivateAttr("native")
     _legacy_shape: str | None = PrivateAttr(None)
     """For a legacy tree: ``project``, ``list`` (a bare list of generations) or
     ``generation`` (one generation), so problem paths can be given in the file's terms."""
+
+    @field_validator("seed")
+    @classmethod
+    def _seed_in_range(cls, value: int | None) -> int | None:
+        # a validator, not schema bounds: the editor keeps its big-integer field for seeds
+        if value is not None and not 0 <= value <= MAX_SEED:
+            raise ValueError("the seed must be a whole number from 0 to 2**63 - 1")
+        return value
 
     @property
     def source_format(self) -> str:

@@ -23,6 +23,7 @@ from genarun_studio.core import template as tpl
 from genarun_studio.core.jsonpath import pydantic_problems
 from genarun_studio.core.ordering import after_problems
 from genarun_studio.core.registry import Registry
+from genarun_studio.core.textsafe import clip
 from genarun_studio.core.tree import Node, Tree
 from genarun_studio.errors import NodeTypeError, TemplateError
 from genarun_studio.providers.base import OutputShape
@@ -180,12 +181,12 @@ def _check_node(
             continue
         for ref in parsed.variables():
             if ref.namespace is None and ref.root not in known and not open_fields:
-                shown = ", ".join(sorted(known - BUILTIN_VARIABLES)) or "none"
+                shown = clip(", ".join(sorted(known - BUILTIN_VARIABLES)) or "none")
                 problems.append(
                     Problem(
                         "warning",
                         where,
-                        f"unknown variable '{ref.text}' (available: {shown})",
+                        f"unknown variable '{clip(ref.text)}' (available: {shown})",
                         node.id,
                     )
                 )

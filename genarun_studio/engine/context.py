@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from genarun_studio.core import template as tpl
 from genarun_studio.core.nodetype import LogLevel
+from genarun_studio.core.textsafe import scrub_text
 from genarun_studio.core.tree import ModelProfile, RunLimits
 from genarun_studio.engine.instance import NodeInstance, asset_stem
 from genarun_studio.engine.retry import call_with_retries
-from genarun_studio.errors import BudgetReached, ProviderError, RunError
+from genarun_studio.errors import BudgetReached, LimitError, ProviderError, RunError
 from genarun_studio.human.request import HumanAnswer, HumanQuestion
 from genarun_studio.profiles import BUILTIN_PROFILES
 from genarun_studio.providers.base import (
@@ -26,11 +27,14 @@ from genarun_studio.providers.base import (
     Usage,
 )
 from genarun_studio.providers.http import HttpRequest, HttpResponse
+from genarun_studio.providers.httputil import ANSWER_LIMIT
 
 if TYPE_CHECKING:
     from genarun_studio.engine.run import Run
 
 __all__ = ["DEFAULT_PROFILES", "InstanceContext"]
+
+T = TypeVar("T")
 
 DEFAULT_PROFILES = BUILTIN_PROFILES
 """The built-in profiles (see :mod:`genarun_studio.profiles`)."""
@@ -73,17 +77,40 @@ class InstanceContext:
         if embed is None:
             raise ProviderError(f"the {backend.name} provider cannot make embeddings")
 
+        key = _key_of(base)
+
         async def once() -> list[list[float]]:
+            self._check_key(key)
+            ANSWER_LIMIT.set(self.limits.max_answer_bytes)  # this task's context only
             result: list[list[float]] = await embed(texts, model)
             return result
 
-        return await call_with_retries(once, self.limits, self._on_retry)
+        return await self._with_retries(once, key)
 
     def render(self, template: str) -> str:
-        return tpl.render(template, self._instance.context, self._rng, self._instance.picks)
+        limit = self.limits.max_prompt_chars
+        try:
+            return tpl.render(
+                template, self._instance.context, self._rng, self._instance.picks, None, limit
+            )
+        except tpl.RenderTooLarge as exc:
+            raise self._too_large(exc) from None
 
     def render_value(self, value: Any) -> Any:
-        return tpl.render_value(value, self._instance.context, self._rng, self._instance.picks)
+        limit = self.limits.max_prompt_chars
+        try:
+            return tpl.render_value(
+                value, self._instance.context, self._rng, self._instance.picks, None, limit
+            )
+        except tpl.RenderTooLarge as exc:
+            raise self._too_large(exc) from None
+
+    def _too_large(self, exc: tpl.RenderTooLarge) -> LimitError:
+        return LimitError(
+            f"node {self._instance.node_id!r}: a rendered text passes the limit of "
+            f"{exc.limit:,} characters (it reached {exc.size:,} before rendering stopped); "
+            "raise limits.max_prompt_chars in the tree if this is intended"
+        )
 
     def outputs_of(self, node_id: str) -> list[Any]:
         node = self._instance.node
@@ -110,6 +137,26 @@ class InstanceContext:
     def _seed_key(self, part: str) -> str:
         return f"{self._run.seed}:{self._instance.key}:{part}"
 
+    async def _with_retries(self, once: Callable[[], Awaitable[T]], key: _Key | None) -> T:
+        """The retry policy, backing off without the lane slot; a refused key (401) is
+        remembered, so the rest of the run makes no more calls with it."""
+        try:
+            return await call_with_retries(once, self.limits, self._on_retry, self._sleep)
+        except ProviderError as exc:
+            if key is not None and exc.status == 401:
+                self._run.refused_keys.setdefault(key, str(exc))
+            raise
+
+    async def _sleep(self, seconds: float) -> None:
+        await self._run.lane_sleep(self._instance, seconds)
+
+    def _check_key(self, key: _Key) -> None:
+        refused = self._run.refused_keys.get(key)
+        if refused is not None:
+            raise ProviderError(
+                f"not sent: an earlier call with the same key was refused: {refused}"
+            )
+
     def _on_retry(self, attempt: int, wait_s: float, error: ProviderError) -> None:
         self._run.instance_progress(
             self._instance,
@@ -118,7 +165,10 @@ class InstanceContext:
         )
 
     async def chat(self, request: ChatRequest, *, profile: str) -> ChatResponse:
-        backend = self._run.providers.get(self.profile(profile))
+        chosen = self.profile(profile)
+        key = _key_of(chosen)
+        self._check_key(key)
+        backend = self._run.providers.get(chosen)
         request = request.model_copy(update={"seed_key": self._seed_key(request.seed_key)})
         estimate, est_cost = self._run.pricing.estimate_chat(request)
         self._reserve(est_cost)
@@ -127,14 +177,17 @@ class InstanceContext:
 
         async def once() -> ChatResponse:
             nonlocal attempts
+            self._check_key(key)
             attempts += 1
+            ANSWER_LIMIT.set(self.limits.max_answer_bytes)  # this task's context only
             return await backend.chat(request)
 
         try:
-            response = await call_with_retries(once, self.limits, self._on_retry)
+            response = await self._with_retries(once, key)
         finally:
             self._instance.attempts += attempts
             self._run.reserved_usd -= est_cost
+        response = self._writable_answer(response)
         if self._run.options.dry_run:
             usage, cost = estimate, est_cost
         else:
@@ -161,8 +214,30 @@ class InstanceContext:
         )
         return response
 
+    def _writable_answer(self, response: ChatResponse) -> ChatResponse:
+        """The answer with unpaired surrogates replaced by U+FFFD (a model cut off inside an
+        emoji, or a ``\ud83d`` escape): it is kept, journaled and can be sent back on a
+        re-ask; the log says what was replaced."""
+        text, replaced = scrub_text(response.text)
+        calls = []
+        for call in response.tool_calls:
+            arguments, n = scrub_text(call.arguments)
+            replaced += n
+            calls.append(call.model_copy(update={"arguments": arguments}) if n else call)
+        if not replaced:
+            return response
+        self.log(
+            f"the answer held {replaced} invalid character(s) (unpaired surrogates, e.g. an "
+            "emoji cut off at max_tokens); replaced with U+FFFD",
+            "warning",
+        )
+        return response.model_copy(update={"text": text, "tool_calls": calls})
+
     async def image(self, request: ImageRequest, *, profile: str) -> ImageResponse:
-        backend = self._run.providers.get(self.profile(profile))
+        chosen = self.profile(profile)
+        key = _key_of(chosen)
+        self._check_key(key)
+        backend = self._run.providers.get(chosen)
         request = request.model_copy(update={"seed_key": self._seed_key(request.seed_key)})
         estimate, est_cost = self._run.pricing.estimate_image(request)
         self._reserve(est_cost)
@@ -171,11 +246,13 @@ class InstanceContext:
 
         async def once() -> ImageResponse:
             nonlocal attempts
+            self._check_key(key)
             attempts += 1
+            ANSWER_LIMIT.set(self.limits.max_image_bytes)  # this task's context only
             return await backend.image(request)
 
         try:
-            response = await call_with_retries(once, self.limits, self._on_retry)
+            response = await self._with_retries(once, key)
         finally:
             self._instance.attempts += attempts
             self._run.reserved_usd -= est_cost
@@ -226,7 +303,7 @@ class InstanceContext:
                     return await send(request, on_hop=self.log)
 
                 try:
-                    response = await call_with_retries(once, limits, self._on_retry)
+                    response = await call_with_retries(once, limits, self._on_retry, self._sleep)
                 finally:
                     self._instance.attempts += attempts
         except ProviderError as exc:
@@ -325,6 +402,14 @@ class InstanceContext:
             }
         )
         return answer
+
+
+_Key = tuple[str, str, str]
+
+
+def _key_of(profile: ModelProfile) -> _Key:
+    """Which stored key a profile's calls use, at which endpoint."""
+    return (profile.provider, profile.base_url or "", profile.key_name or profile.provider)
 
 
 def _fan_out_order(key: str) -> list[Any]:

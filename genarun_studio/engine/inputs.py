@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from genarun_studio.core.textsafe import clip
 from genarun_studio.core.tree import InputSpec, Tree
 from genarun_studio.errors import InputError
 
@@ -18,7 +19,7 @@ def coerce_input(name: str, spec: InputSpec, value: Any) -> Any:
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            raise InputError(f"input {name!r} should be {kind}, got {value!r}") from None
+            raise InputError(f"input {name!r} should be {kind}, got {clip(repr(value))}") from None
     if not _is_kind(value, kind):
         raise InputError(f"input {name!r} should be {kind}, got {json.dumps(value)[:60]}")
     return value

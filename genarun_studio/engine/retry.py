@@ -37,8 +37,12 @@ async def call_with_retries(
     call: Callable[[], Awaitable[T]],
     limits: RunLimits,
     on_retry: Callable[[int, float, ProviderError], None] | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> T:
     """Run ``call`` under the policy; ``on_retry(attempt, wait_s, error)`` before each wait.
+
+    ``sleep`` waits between attempts (default ``asyncio.sleep``): the engine passes one that
+    gives the instance's lane slot back while it waits, so a backoff never holds a slot.
 
     Each attempt is bounded by ``limits.timeout_s``; a timeout counts as transient. The last
     error is raised when attempts run out.
@@ -70,6 +74,7 @@ async def call_with_retries(
             ) from None
 
     retrying = AsyncRetrying(
+        sleep=sleep or asyncio.sleep,
         retry=retry_if_exception(_is_transient),
         stop=stop_after_attempt(limits.retries + 1),
         wait=wait,

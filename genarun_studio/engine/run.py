@@ -34,14 +34,15 @@ from genarun_studio.core.nodetype import NodeType
 from genarun_studio.core.ordering import after_problems, watched_nodes
 from genarun_studio.core.outputs import build_output
 from genarun_studio.core.registry import Registry
-from genarun_studio.core.tree import Node, RunLimits, Tree
+from genarun_studio.core.textsafe import scrub
+from genarun_studio.core.tree import MAX_SEED, Node, RunLimits, Tree
 from genarun_studio.engine import events as ev
 from genarun_studio.engine.cache import CachedResult, MemoryCache, ResultCache, signature
 from genarun_studio.engine.context import InstanceContext
 from genarun_studio.engine.cost import Pricing
 from genarun_studio.engine.human import HumanDesk
 from genarun_studio.engine.instance import NodeInstance, child_key
-from genarun_studio.errors import BudgetReached, GenarunError, RunError
+from genarun_studio.errors import BudgetReached, GenarunError, LimitError, RunError
 from genarun_studio.providers.base import Usage
 from genarun_studio.providers.registry import ProviderSet
 from genarun_studio.store.runfolder import RunFolder
@@ -61,8 +62,10 @@ class RunOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seed: int | None = None
-    """None: the tree's seed, else a fresh random one (recorded, so the run can be repeated)."""
+    seed: int | None = Field(None, ge=-MAX_SEED - 1, le=MAX_SEED)
+    """A 64-bit integer, what ``run.json`` and the index can record (new seeds, from a tree
+    or ``--seed``, are 0..2**63 - 1; a run made with a negative one still resumes).
+    None: the tree's seed, else a fresh random one (recorded, so the run can be repeated)."""
     mock: bool = False
     targets: list[str] = Field(default_factory=list)
     """Run only these node ids (empty: the whole tree); ancestors come from the cache."""
@@ -133,7 +136,9 @@ class Run:
     ) -> None:
         self.tree = tree
         self.tree_id = tree_id
-        self.inputs = inputs
+        self.inputs = scrub(inputs)[0]
+        """Unpaired surrogates (from a non-UTF-8 command line or a ``\ud800`` in a JSON
+        file) are replaced: every input must be writable to ``run.json``."""
         self.options = options
         self.registry = registry
         self.pricing = pricing or Pricing.load()
@@ -193,6 +198,11 @@ class Run:
                 "human",
             }
         }
+        self._held: dict[str, asyncio.Semaphore] = {}
+        """Instance key → the lane slot it holds while it runs (not while it backs off)."""
+        self.refused_keys: dict[tuple[str, str, str], str] = {}
+        """(provider, endpoint, key name) → why its key was refused (a 401): no further
+        call with that key is made in this run."""
         self._configs: dict[str, Any] = {}
         self._selection = self._select()
         waits = after_problems(tree)
@@ -525,6 +535,18 @@ class Run:
                 return semaphore
             semaphore.release()
 
+    async def lane_sleep(self, inst: NodeInstance, seconds: float) -> None:
+        """Wait ``seconds`` (a retry's backoff) without holding the instance's lane slot:
+        others of the lane run meanwhile; the slot is taken again before the next attempt.
+        """
+        held = self._held.pop(inst.key, None)
+        if held is None:  # not holding one (an index update, a test call): just wait
+            await asyncio.sleep(seconds)
+            return
+        held.release()
+        await asyncio.sleep(seconds)
+        self._held[inst.key] = await self._gate(inst.lane, inst.node_id)
+
     async def _admit(self) -> None:
         """Wait for a place among the instances that begin in this turn of the event loop.
 
@@ -600,7 +622,7 @@ class Run:
                     "the context its selected descendants need",
                     "warning",
                 )
-            semaphore = await self._gate(inst.lane, node.id)
+            self._held[inst.key] = await self._gate(inst.lane, node.id)
             try:
                 inst.state = "running"
                 inst.started_at = time.time()
@@ -611,8 +633,11 @@ class Run:
                 )
                 output = await node_type.run(ctx, config, inst.plan)
             finally:
-                semaphore.release()
-            json.dumps(output)  # outputs must be JSON: fail here, not when writing files
+                held = self._held.pop(inst.key, None)
+                if held is not None:
+                    held.release()
+            # outputs must be JSON and of a bounded size: fail here, not when writing files
+            self._check_output_size(node.id, output)
             if node.index_output:
                 await self._index_output(inst, output)
         except asyncio.CancelledError:
@@ -639,6 +664,8 @@ class Run:
         inst.output = output
         inst.state = "done"
         inst.fanned_out = self._fans_out(inst)
+        self._make_writable(inst)
+        output = inst.output
         try:
             self.folder.append_journal(inst.record())
         except Exception as exc:  # a result that cannot be kept must not count as done
@@ -666,6 +693,18 @@ class Run:
             )
         )
         self._spawn_children(inst)
+
+    def _check_output_size(self, node_id: str, output: Any) -> None:
+        """Raise LimitError when ``output`` as JSON passes ``limits.max_output_chars``; a
+        TypeError when it is not JSON at all."""
+        size = len(json.dumps(output, ensure_ascii=False))
+        limit = self.limits.max_output_chars
+        if size > limit:
+            raise LimitError(
+                f"node {node_id!r}: its output is {size:,} characters of JSON, over the "
+                f"limit of {limit:,}; raise limits.max_output_chars in the tree if this "
+                "is intended"
+            )
 
     def _after_settled(self, node_id: str) -> bool:
         watched = self._watched[node_id]
@@ -754,10 +793,28 @@ class Run:
         self.cost_usd += inst.cost_usd
         self._announce_reuse(inst)
 
+    def _make_writable(self, inst: NodeInstance) -> None:
+        """Replace unpaired surrogates in what the instance will journal (an answer cut in
+        the middle of an emoji): what was paid for is kept, with a note in its log."""
+        replaced = 0
+        for name in ("output", "calls", "plan", "error", "logs"):
+            value, n = scrub(getattr(inst, name))
+            if n:
+                setattr(inst, name, value)
+                replaced += n
+        if replaced:
+            self.instance_log(
+                inst,
+                f"replaced {replaced} invalid character(s) (unpaired surrogates, e.g. an "
+                "emoji cut off) with U+FFFD so the result can be written",
+                "warning",
+            )
+
     def _fail(self, inst: NodeInstance, message: str) -> None:
         inst.state = "failed"
         inst.error = message
         inst.ended_at = time.time()
+        self._make_writable(inst)
         try:
             self.folder.append_journal(inst.record())
         except Exception:  # the failure is still reported; the journal may be unwritable

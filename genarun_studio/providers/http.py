@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from genarun_studio import secrets
+from genarun_studio.core.textsafe import clip
 from genarun_studio.errors import GenarunError, ProviderError
 from genarun_studio.providers.httputil import read_bounded
 from genarun_studio.providers.httputil import retry_after as parse_retry_after
@@ -195,6 +196,12 @@ async def send(request: HttpRequest, on_hop: Callable[[str], None] | None = None
     headers = {k: _resolve(v, used) for k, v in request.headers.items()}
     host = _host(request.url)
     for name, header in headers.items():
+        if not (header.isascii() and name.isascii()):  # httpx would fail to encode it
+            holds = " (it holds a secret)" if isinstance(request.headers[name], list) else ""
+            raise ProviderError(
+                f"the header {clip(repr(name))} holds a non-ASCII character{holds}, which HTTP "
+                "headers cannot carry; the request was not sent"
+            )
         if _CONTROL.search(header) or _CONTROL.search(name) or not name.strip():
             raise ProviderError(  # httpx would call it a transport error, retried in vain
                 f"the header {name!r} holds a line break or another control character "

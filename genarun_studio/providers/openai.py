@@ -38,7 +38,7 @@ from genarun_studio.providers.base import (
     ToolCall,
     Usage,
 )
-from genarun_studio.providers.httputil import read_bounded
+from genarun_studio.providers.httputil import AnswerTooLarge, bound_response, read_bounded
 from genarun_studio.providers.httputil import retry_after as parse_retry_after
 
 if TYPE_CHECKING:
@@ -396,13 +396,17 @@ class OpenAIProvider(Provider):
 
     def _client(self) -> AsyncOpenAI:
         if self._sdk is None:
-            from openai import AsyncOpenAI
+            from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
             self._sdk = AsyncOpenAI(
                 api_key=self._api_key(),
                 base_url=self.endpoint,
                 timeout=self.timeout,
                 max_retries=0,
+                # the SDK's own client settings, plus a byte limit on every answer it reads
+                http_client=DefaultAsyncHttpxClient(
+                    timeout=self.timeout, event_hooks={"response": [bound_response]}
+                ),
             )
         return self._sdk
 
@@ -411,6 +415,11 @@ class OpenAIProvider(Provider):
             key = secrets.get_key(self.key_name)
         except GenarunError as exc:
             raise ProviderError(str(exc)) from None
+        if key and not key.isascii():  # the SDK would fail to encode the header
+            raise ProviderError(
+                f"the stored API key {self.key_name!r} holds a non-ASCII character (a pasted "
+                f"quote or space?); store it again with `genarun keys set {self.key_name}`"
+            )
         if key:
             return key
         if self.base_url is not None:
@@ -457,6 +466,10 @@ class OpenAIProvider(Provider):
         """The ProviderError for an SDK failure; None for anything else (a bug)."""
         import openai
 
+        if isinstance(exc, AnswerTooLarge):
+            return ProviderError(str(exc))
+        if isinstance(exc.__cause__, AnswerTooLarge):
+            return ProviderError(str(exc.__cause__))
         if isinstance(exc, openai.APITimeoutError):
             return ProviderError(
                 f"no answer from {self._display_url()} within {self.timeout:g} s (timeout)",

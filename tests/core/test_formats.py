@@ -122,13 +122,13 @@ def test_dumps_keeps_non_ascii_text_readable() -> None:
     assert loads_tree(text) == tree
 
 
-def test_a_lone_surrogate_survives_save_and_load(tmp_path: Path) -> None:
-    # JSON may spell a lone UTF-16 surrogate as an escape; Python reads it fine, but it
-    # cannot be written as UTF-8. Saving must still work and give the same text back.
-    tree = loads_tree('{"name": "half \\ud83e pair", "nodes": []}')
-    target = tmp_path / "s.genarun.json"
-    save_tree(tree, target)
-    assert load_tree(target).name == "half \ud83e pair"
+def test_a_lone_surrogate_is_refused_on_load(tmp_path: Path) -> None:
+    # JSON may spell a lone UTF-16 surrogate as an escape; Python reads it, but it cannot be
+    # written as UTF-8 (journals, logs, outputs), so the run died later (issue 13, item 8):
+    # reading the tree refuses it, naming where it is.
+    with pytest.raises(TreeError, match=r"name: holds an unpaired surrogate"):
+        loads_tree('{"name": "half \\ud83e pair", "nodes": []}')
+    assert loads_tree('{"name": "whole \\ud83e\\udd8e", "nodes": []}').name == "whole \U0001f98e"
 
 
 def test_tree_id_defaults_to_the_file_name(tmp_path: Path) -> None:

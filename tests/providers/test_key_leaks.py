@@ -60,7 +60,10 @@ async def test_a_known_key_is_written_nowhere(
     assert summary.status == "failed"
     assert run.instances["refused"].state == "failed"
     assert run.instances["fine"].state == "done"
-    assert run.instances["flaky"].state == "done"
+    # a 401 stops further calls with that key (issue 13, item 19): flaky's retry may come
+    # after refused's 401 and is then not sent
+    flaky = run.instances["flaky"]
+    assert flaky.state == "done" or (flaky.error or "").startswith("not sent:")
     assert (Path(summary.run_dir) / run.instances["pic"].output).is_file()
     # the key did reach the server, as a bearer token
     assert openai_server.requests[0].headers["authorization"] == f"Bearer {FAKE_KEY}"
